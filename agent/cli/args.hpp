@@ -1,0 +1,37 @@
+// Command line parsing, by hand: global flags, one command, its flags.
+//
+//   elemental-agent [--config PATH] [--debug] COMMAND [--install]
+//
+// Flags may come before or after the command (as with upstream's cobra).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/expected.hpp"
+
+namespace elemental::cli {
+
+enum class Command { kNone, kRegister, kInstall, kRun, kReset, kVersion, kHelp };
+
+struct Args {
+  Command command = Command::kNone;
+  std::string config_path;  // --config; default /etc/elemental/agent/config.yaml
+  bool debug = false;       // --debug
+  bool install = false;     // register --install
+  bool help = false;        // -h/--help, or the `help` command
+  Command help_topic = Command::kNone;  // `help register`, `register --help`
+};
+
+// Parses argv without argv[0]. Errors are usage errors, worded as cobra's:
+// `unknown command "x" for "elemental-agent"`, "unknown flag: --x",
+// "flag needs an argument: --config".
+Expected<Args> ParseArgs(const std::vector<std::string>& args);
+
+// Help text for the program (kNone / kHelp) or for one command.
+std::string Usage(Command command);
+
+// The command's name as typed ("register"); "" for kNone.
+const char* CommandName(Command command);
+
+}  // namespace elemental::cli

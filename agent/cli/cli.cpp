@@ -1,0 +1,104 @@
+// The program: parse arguments, build the agent, run one command as
+// upstream's cmd/agent/{register,install,run,reset,version}.go.
+#include "cli/cli.hpp"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/args.hpp"
+#include "cli/init.hpp"
+#include "common/log.hpp"
+#include "phase/install.hpp"
+#include "phase/post.hpp"
+#include "phase/register.hpp"
+#include "phase/reset.hpp"
+#include "phase/run.hpp"
+
+#ifndef ELEMENTAL_VERSION
+#define ELEMENTAL_VERSION "0.0.0-dev"
+#endif
+#ifndef ELEMENTAL_COMMIT
+#define ELEMENTAL_COMMIT ""
+#endif
+#ifndef ELEMENTAL_COMMIT_DATE
+#define ELEMENTAL_COMMIT_DATE ""
+#endif
+
+namespace elemental::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Logs "Could not <what>: <error chain>" and returns the failure exit code.
+int Fatal(const std::string& what, const Error& err) {
+  log::Error("Could not " + what + ": " + err.message());
+  return kExitFailure;
+}
+
+int RunCommand(const Args& args) {
+  log::Info("Initializing agent");
+  auto agent = InitAgent(args.config_path, args.debug);
+  if (!agent) return Fatal("initialize agent", agent.error());
+  phase::AgentContext& ctx = (*agent)->ctx;
+
+  switch (args.command) {
+    case Command::kRegister: {
+      log::Info("Registering new host");
+      if (auto st = phase::Register(ctx); !st) return Fatal("register host", st.error());
+      log::Info("Finalizing Registration");
+      if (auto st = phase::FinalizeRegistration(ctx); !st) {
+        return Fatal("finalize registration", st.error());
+      }
+      if (args.install) {
+        log::Info("Installing host");
+        phase::Install(ctx);
+        // ctx.config is now the registration's: its postInstall applies.
+        phase::HandlePost(*ctx.plugin, ctx.config.agent.post_install);
+      }
+      return kExitOk;
+    }
+    case Command::kInstall:
+      log::Info("Installing host");
+      phase::Install(ctx);
+      phase::HandlePost(*ctx.plugin, ctx.config.agent.post_install);
+      return kExitOk;
+    case Command::kRun:
+      phase::Run(ctx);
+      return kExitOk;
+    case Command::kReset:
+      log::Info("Resetting host");
+      phase::Reset(ctx);
+      phase::HandlePost(*ctx.plugin, ctx.config.agent.post_reset);
+      return kExitOk;
+    default:
+      return kExitUsage;  // not reached: handled by Main
+  }
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> argv_rest;
+  for (int i = 1; i < argc; ++i) argv_rest.emplace_back(argv[i]);
+  auto args = ParseArgs(argv_rest);
+  if (!args) {
+    std::fprintf(stderr, "Error: %s\nRun 'elemental-agent --help' for usage.\n",
+                 args.error().message().c_str());
+    return kExitUsage;
+  }
+  if (args->help || args->command == Command::kNone) {
+    std::fputs(Usage(args->help_topic).c_str(), stdout);
+    return kExitOk;
+  }
+  if (args->command == Command::kVersion) {
+    log::Info(std::string("Agent version ") + ELEMENTAL_VERSION + ", commit " + ELEMENTAL_COMMIT +
+              ", commit date " + ELEMENTAL_COMMIT_DATE);
+    return kExitOk;
+  }
+  return RunCommand(*args);
+}
+
+}  // namespace elemental::cli

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test: builds the agent with the musl toolchain, then the unit
+# tests (ctest), the test API server's own checks and the integration tests
+# (the static agent against the test API server over HTTPS).
+set -euo pipefail
+unset LIBRARY_PATH
+cd "$(dirname "$0")/.."
+top=$PWD
+start=$(date +%s)
+
+bash tests/install-packages.sh
+agent=$(./build.sh | tail -n 1)
+echo "== agent: $agent"
+file "$agent"
+
+echo "== unit tests"
+(cd build && ctest --output-on-failure -j2)
+
+echo "== test API server checks"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/server
+
+echo "== integration tests"
+ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+echo "== all tests passed in $(( $(date +%s) - start ))s"
