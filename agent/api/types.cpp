@@ -10,165 +10,144 @@
 #include "api/types.hpp"
 
 #include <cmath>
+#include <functional>
+#include <initializer_list>
+#include <variant>
 
 namespace elemental::api {
 namespace {
 
-// Decoding context: what is being decoded ("host response") and helpers that
-// produce errors with the field path.
+// Decoding context: what is being decoded ("host response"), and a table
+// walk that produces errors with the field path.
 class Decoder {
  public:
+  // Called with a member's value (never null) and its path, for nested
+  // objects.
+  using Nested = std::function<Status(const json::Value& value, const std::string& path)>;
+
+  // One member of an object and where it goes: a string, a bool, a Go
+  // time.Duration (integer nanoseconds on the wire), a map of strings, a
+  // schemaless object (Go map[string]runtime.RawExtension), or a nested
+  // object handled by a Nested function.
+  using Into = std::variant<std::string*, bool*, std::chrono::nanoseconds*, StringMap*,
+                            json::Value*, Nested>;
+  struct Field {
+    const char* key;
+    Into into;
+  };
+
   explicit Decoder(std::string what) : what_(std::move(what)) {}
+
+  // Checks that `v` is an object, then decodes `fields` in order, stopping
+  // at the first error. A missing or null member leaves its field as it is,
+  // except a schemaless object, which becomes null.
+  Status Object(const json::Value& v, const std::string& path,
+                std::initializer_list<Field> fields) const {
+    if (!v.is_object()) return TypeError(path, "object", v);
+    for (const Field& f : fields) {
+      const json::Value* m = v.Find(f.key);
+      if (m == nullptr || m->is_null()) {
+        if (auto* raw = std::get_if<json::Value*>(&f.into)) **raw = json::Value();
+        continue;
+      }
+      if (Status st = Member(*m, Join(path, f.key), f.into); !st) return st;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static std::string Join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
 
   Error TypeError(const std::string& path, const char* want, const json::Value& got) const {
     std::string where = path.empty() ? "" : path + ": ";
     return Error(what_ + ": " + where + "expected " + want + ", got " + json::TypeName(got.type()));
   }
 
-  // Checks that `v` is an object (null is accepted only when allow_null).
-  Status Object(const json::Value& v, const std::string& path, bool allow_null) const {
-    if (v.is_object() || (allow_null && v.is_null())) return Status::Ok();
-    return TypeError(path, "object", v);
-  }
-
-  Status Str(const json::Value& obj, const std::string& path, const std::string& key,
-             std::string& out) const {
-    const json::Value* v = obj.Find(key);
-    if (v == nullptr || v->is_null()) return Status::Ok();
-    if (!v->is_string()) return TypeError(Join(path, key), "string", *v);
-    out = v->as_string();
-    return Status::Ok();
-  }
-
-  Status Bool(const json::Value& obj, const std::string& path, const std::string& key,
-              bool& out) const {
-    const json::Value* v = obj.Find(key);
-    if (v == nullptr || v->is_null()) return Status::Ok();
-    if (!v->is_bool()) return TypeError(Join(path, key), "bool", *v);
-    out = v->as_bool();
-    return Status::Ok();
-  }
-
-  // Go's time.Duration in JSON: an integer number of nanoseconds.
-  Status Duration(const json::Value& obj, const std::string& path, const std::string& key,
-                  std::chrono::nanoseconds& out) const {
-    const json::Value* v = obj.Find(key);
-    if (v == nullptr || v->is_null()) return Status::Ok();
-    if (!v->is_number()) return TypeError(Join(path, key), "integer", *v);
-    double d = v->as_number();
-    if (std::floor(d) != d || std::fabs(d) > 9.2e18) {
-      return Error(what_ + ": " + Join(path, key) + ": expected integer nanoseconds, got " +
-                   json::Value(d).Dump());
+  Status Member(const json::Value& m, const std::string& path, const Into& into) const {
+    if (auto* str = std::get_if<std::string*>(&into)) {
+      if (!m.is_string()) return TypeError(path, "string", m);
+      **str = m.as_string();
+    } else if (auto* b = std::get_if<bool*>(&into)) {
+      if (!m.is_bool()) return TypeError(path, "bool", m);
+      **b = m.as_bool();
+    } else if (auto* dur = std::get_if<std::chrono::nanoseconds*>(&into)) {
+      if (!m.is_number()) return TypeError(path, "integer", m);
+      const double d = m.as_number();
+      if (std::floor(d) != d || std::fabs(d) > 9.2e18) {
+        return Error(what_ + ": " + path + ": expected integer nanoseconds, got " +
+                     json::Value(d).Dump());
+      }
+      **dur = std::chrono::nanoseconds(static_cast<int64_t>(d));
+    } else if (auto* map = std::get_if<StringMap*>(&into)) {
+      if (!m.is_object()) return TypeError(path, "object of strings", m);
+      StringMap out;
+      for (const auto& [k, e] : m.as_object()) {
+        if (!e.is_string()) return TypeError(path + "." + k, "string", e);
+        out[k] = e.as_string();
+      }
+      **map = std::move(out);
+    } else if (auto* raw = std::get_if<json::Value*>(&into)) {
+      if (!m.is_object()) return TypeError(path, "object", m);
+      **raw = m;
+    } else {
+      return std::get<Nested>(into)(m, path);
     }
-    out = std::chrono::nanoseconds(static_cast<int64_t>(d));
     return Status::Ok();
   }
 
-  Status StrMap(const json::Value& obj, const std::string& path, const std::string& key,
-                StringMap& out) const {
-    const json::Value* v = obj.Find(key);
-    if (v == nullptr || v->is_null()) return Status::Ok();
-    std::string p = Join(path, key);
-    if (!v->is_object()) return TypeError(p, "object of strings", *v);
-    StringMap m;
-    for (const auto& [k, e] : v->as_object()) {
-      if (!e.is_string()) return TypeError(p + "." + k, "string", e);
-      m[k] = e.as_string();
-    }
-    out = std::move(m);
-    return Status::Ok();
-  }
-
-  // A schemaless map (Go map[string]runtime.RawExtension): an object or null.
-  Status RawMap(const json::Value& obj, const std::string& path, const std::string& key,
-                json::Value& out) const {
-    const json::Value* v = obj.Find(key);
-    if (v == nullptr || v->is_null()) {
-      out = json::Value();
-      return Status::Ok();
-    }
-    if (!v->is_object()) return TypeError(Join(path, key), "object", *v);
-    out = *v;
-    return Status::Ok();
-  }
-
-  // The member `key` as an object (or nullptr when missing/null).
-  Expected<const json::Value*> Child(const json::Value& obj, const std::string& path,
-                                     const std::string& key) const {
-    const json::Value* v = obj.Find(key);
-    if (v == nullptr || v->is_null()) return static_cast<const json::Value*>(nullptr);
-    if (!v->is_object()) return TypeError(Join(path, key), "object", *v);
-    return v;
-  }
-
-  static std::string Join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : path + "." + key;
-  }
-
- private:
   std::string what_;
 };
 
-#define ELEMENTAL_TRY(expr)            \
-  do {                                 \
-    if (Status st_ = (expr); !st_) {   \
-      return st_.error();              \
-    }                                  \
-  } while (0)
+// Short names for the parameter types of the Nested lambdas in the tables.
+using V = const json::Value&;
+using P = const std::string&;
 
-Status DecodeCondition(const Decoder& d, const json::Value& v, const std::string& path,
-                       Condition& out) {
-  ELEMENTAL_TRY(d.Object(v, path, false));
-  ELEMENTAL_TRY(d.Str(v, path, "type", out.type));
-  ELEMENTAL_TRY(d.Str(v, path, "status", out.status));
-  ELEMENTAL_TRY(d.Str(v, path, "severity", out.severity));
-  ELEMENTAL_TRY(d.Str(v, path, "reason", out.reason));
-  ELEMENTAL_TRY(d.Str(v, path, "message", out.message));
-  ELEMENTAL_TRY(d.Str(v, path, "lastTransitionTime", out.last_transition_time));
-  return Status::Ok();
+Status DecodeCondition(const Decoder& d, V v, P path, Condition& out) {
+  return d.Object(v, path, {
+      {"type", &out.type},
+      {"status", &out.status},
+      {"severity", &out.severity},
+      {"reason", &out.reason},
+      {"message", &out.message},
+      {"lastTransitionTime", &out.last_transition_time},
+  });
 }
 
-Status DecodeRegistration(const Decoder& d, const json::Value& v, const std::string& path,
-                          Registration& out) {
-  ELEMENTAL_TRY(d.Object(v, path, false));
-  ELEMENTAL_TRY(d.Str(v, path, "uri", out.uri));
-  ELEMENTAL_TRY(d.Str(v, path, "caCert", out.ca_cert));
-  ELEMENTAL_TRY(d.Str(v, path, "token", out.token));
-  ELEMENTAL_TRY(d.Duration(v, path, "tokenDuration", out.token_duration));
-  return Status::Ok();
+Status DecodeRegistration(const Decoder& d, V v, P path, Registration& out) {
+  return d.Object(v, path, {
+      {"uri", &out.uri},
+      {"caCert", &out.ca_cert},
+      {"token", &out.token},
+      {"tokenDuration", &out.token_duration},
+  });
 }
 
-Status DecodePostAction(const Decoder& d, const json::Value& v, const std::string& path,
-                        const std::string& key, PostAction& out) {
-  auto child = d.Child(v, path, key);
-  if (!child) return child.error();
-  if (*child == nullptr) return Status::Ok();
-  std::string p = Decoder::Join(path, key);
-  ELEMENTAL_TRY(d.Bool(**child, p, "powerOff", out.power_off));
-  ELEMENTAL_TRY(d.Bool(**child, p, "reboot", out.reboot));
-  return Status::Ok();
+Status DecodePostAction(const Decoder& d, V v, P path, PostAction& out) {
+  return d.Object(v, path, {{"powerOff", &out.power_off}, {"reboot", &out.reboot}});
 }
 
-Status DecodeAgent(const Decoder& d, const json::Value& v, const std::string& path, Agent& out) {
-  ELEMENTAL_TRY(d.Object(v, path, false));
-  ELEMENTAL_TRY(d.Str(v, path, "workDir", out.work_dir));
-  auto hostname = d.Child(v, path, "hostname");
-  if (!hostname) return hostname.error();
-  if (*hostname != nullptr) {
-    std::string p = Decoder::Join(path, "hostname");
-    ELEMENTAL_TRY(d.Bool(**hostname, p, "useExisting", out.hostname.use_existing));
-    ELEMENTAL_TRY(d.Str(**hostname, p, "prefix", out.hostname.prefix));
-  }
-  ELEMENTAL_TRY(d.Bool(v, path, "noSmbios", out.no_smbios));
-  ELEMENTAL_TRY(d.Bool(v, path, "debug", out.debug));
-  ELEMENTAL_TRY(d.Str(v, path, "osPlugin", out.os_plugin));
-  ELEMENTAL_TRY(d.Duration(v, path, "reconciliation", out.reconciliation));
-  ELEMENTAL_TRY(d.Bool(v, path, "insecureAllowHttp", out.insecure_allow_http));
-  ELEMENTAL_TRY(d.Bool(v, path, "insecureSkipTlsVerify", out.insecure_skip_tls_verify));
-  ELEMENTAL_TRY(d.Bool(v, path, "useSystemCertPool", out.use_system_cert_pool));
-  ELEMENTAL_TRY(DecodePostAction(d, v, path, "postInstall", out.post_install));
-  ELEMENTAL_TRY(DecodePostAction(d, v, path, "postReset", out.post_reset));
-  return Status::Ok();
+Status DecodeAgent(const Decoder& d, V v, P path, Agent& out) {
+  return d.Object(v, path, {
+      {"workDir", &out.work_dir},
+      {"hostname",
+       [&](V h, P p) {
+         return d.Object(h, p, {
+             {"useExisting", &out.hostname.use_existing},
+             {"prefix", &out.hostname.prefix},
+         });
+       }},
+      {"noSmbios", &out.no_smbios},
+      {"debug", &out.debug},
+      {"osPlugin", &out.os_plugin},
+      {"reconciliation", &out.reconciliation},
+      {"insecureAllowHttp", &out.insecure_allow_http},
+      {"insecureSkipTlsVerify", &out.insecure_skip_tls_verify},
+      {"useSystemCertPool", &out.use_system_cert_pool},
+      {"postInstall", [&](V post, P p) { return DecodePostAction(d, post, p, out.post_install); }},
+      {"postReset", [&](V post, P p) { return DecodePostAction(d, post, p, out.post_reset); }},
+  });
 }
 
 json::Value PostActionToJson(const PostAction& p) {
@@ -257,75 +236,71 @@ json::Value ToJson(const Agent& a) {
 }
 
 Expected<Condition> ConditionFromJson(const json::Value& v) {
-  Decoder d("condition");
   Condition c;
-  ELEMENTAL_TRY(DecodeCondition(d, v, "", c));
+  if (Status st = DecodeCondition(Decoder("condition"), v, "", c); !st) return st.error();
   return c;
 }
 
 Expected<Registration> RegistrationFromJson(const json::Value& v) {
-  Decoder d("registration");
   Registration r;
-  ELEMENTAL_TRY(DecodeRegistration(d, v, "", r));
+  if (Status st = DecodeRegistration(Decoder("registration"), v, "", r); !st) return st.error();
   return r;
 }
 
 Expected<Agent> AgentFromJson(const json::Value& v) {
-  Decoder d("agent");
   Agent a;
-  ELEMENTAL_TRY(DecodeAgent(d, v, "", a));
+  if (Status st = DecodeAgent(Decoder("agent"), v, "", a); !st) return st.error();
   return a;
 }
 
 Expected<RegistrationResponse> RegistrationResponseFromJson(const json::Value& v) {
-  Decoder d("registration response");
+  const Decoder d("registration response");
   RegistrationResponse r;
-  ELEMENTAL_TRY(d.Object(v, "", false));
-  ELEMENTAL_TRY(d.StrMap(v, "", "hostLabels", r.host_labels));
-  ELEMENTAL_TRY(d.StrMap(v, "", "hostAnnotations", r.host_annotations));
-  auto config = d.Child(v, "", "config");
-  if (!config) return config.error();
-  if (*config == nullptr) return r;
-  const json::Value& cfg = **config;
-  ELEMENTAL_TRY(d.RawMap(cfg, "config", "cloudConfig", r.cloud_config));
-  auto elemental = d.Child(cfg, "config", "elemental");
-  if (!elemental) return elemental.error();
-  if (*elemental == nullptr) return r;
-  const json::Value& el = **elemental;
-  const std::string path = "config.elemental";
-  ELEMENTAL_TRY(d.RawMap(el, path, "install", r.elemental.install));
-  ELEMENTAL_TRY(d.RawMap(el, path, "reset", r.elemental.reset));
-  if (const json::Value* reg = el.Find("registration"); reg != nullptr && !reg->is_null()) {
-    ELEMENTAL_TRY(DecodeRegistration(d, *reg, path + ".registration", r.elemental.registration));
-  }
-  if (const json::Value* agent = el.Find("agent"); agent != nullptr && !agent->is_null()) {
-    ELEMENTAL_TRY(DecodeAgent(d, *agent, path + ".agent", r.elemental.agent));
-  }
+  auto elemental = [&](V el, P path) {
+    return d.Object(el, path, {
+        {"install", &r.elemental.install},
+        {"reset", &r.elemental.reset},
+        {"registration",
+         [&](V reg, P p) { return DecodeRegistration(d, reg, p, r.elemental.registration); }},
+        {"agent", [&](V agent, P p) { return DecodeAgent(d, agent, p, r.elemental.agent); }},
+    });
+  };
+  Status st = d.Object(v, "", {
+      {"hostLabels", &r.host_labels},
+      {"hostAnnotations", &r.host_annotations},
+      {"config",
+       [&](V cfg, P path) {
+         return d.Object(cfg, path, {{"cloudConfig", &r.cloud_config}, {"elemental", elemental}});
+       }},
+  });
+  if (!st) return st.error();
   return r;
 }
 
 Expected<HostResponse> HostResponseFromJson(const json::Value& v) {
-  Decoder d("host response");
   HostResponse h;
-  ELEMENTAL_TRY(d.Object(v, "", false));
-  ELEMENTAL_TRY(d.Str(v, "", "name", h.name));
-  ELEMENTAL_TRY(d.StrMap(v, "", "annotations", h.annotations));
-  ELEMENTAL_TRY(d.StrMap(v, "", "labels", h.labels));
-  ELEMENTAL_TRY(d.Bool(v, "", "bootstrapReady", h.bootstrap_ready));
-  ELEMENTAL_TRY(d.Bool(v, "", "bootstrapped", h.bootstrapped));
-  ELEMENTAL_TRY(d.Bool(v, "", "installed", h.installed));
-  ELEMENTAL_TRY(d.Bool(v, "", "needsReset", h.needs_reset));
-  ELEMENTAL_TRY(d.Str(v, "", "inPlaceUpgrade", h.in_place_upgrade));
-  ELEMENTAL_TRY(d.RawMap(v, "", "osVersionManagement", h.os_version_management));
+  Status st = Decoder("host response").Object(v, "", {
+      {"name", &h.name},
+      {"annotations", &h.annotations},
+      {"labels", &h.labels},
+      {"bootstrapReady", &h.bootstrap_ready},
+      {"bootstrapped", &h.bootstrapped},
+      {"installed", &h.installed},
+      {"needsReset", &h.needs_reset},
+      {"inPlaceUpgrade", &h.in_place_upgrade},
+      {"osVersionManagement", &h.os_version_management},
+  });
+  if (!st) return st.error();
   return h;
 }
 
 Expected<BootstrapResponse> BootstrapResponseFromJson(const json::Value& v) {
-  Decoder d("bootstrap response");
   BootstrapResponse b;
-  ELEMENTAL_TRY(d.Object(v, "", false));
-  ELEMENTAL_TRY(d.Str(v, "", "format", b.format));
-  ELEMENTAL_TRY(d.Str(v, "", "config", b.config));
+  Status st = Decoder("bootstrap response").Object(v, "", {
+      {"format", &b.format},
+      {"config", &b.config},
+  });
+  if (!st) return st.error();
   return b;
 }
 

@@ -38,6 +38,14 @@ int Fatal(const std::string& what, const Error& err) {
   return kExitFailure;
 }
 
+// Installs the host, then applies the postInstall of ctx.config (after
+// registration that is the registration's config).
+void InstallHost(phase::AgentContext& ctx) {
+  log::Info("Installing host");
+  phase::Install(ctx);
+  phase::HandlePost(*ctx.plugin, ctx.config.agent.post_install);
+}
+
 int RunCommand(const Args& args) {
   log::Info("Initializing agent");
   auto agent = InitAgent(args.config_path, args.debug);
@@ -52,18 +60,11 @@ int RunCommand(const Args& args) {
       if (auto st = phase::FinalizeRegistration(ctx); !st) {
         return Fatal("finalize registration", st.error());
       }
-      if (args.install) {
-        log::Info("Installing host");
-        phase::Install(ctx);
-        // ctx.config is now the registration's: its postInstall applies.
-        phase::HandlePost(*ctx.plugin, ctx.config.agent.post_install);
-      }
+      if (args.install) InstallHost(ctx);
       return kExitOk;
     }
     case Command::kInstall:
-      log::Info("Installing host");
-      phase::Install(ctx);
-      phase::HandlePost(*ctx.plugin, ctx.config.agent.post_install);
+      InstallHost(ctx);
       return kExitOk;
     case Command::kRun:
       phase::Run(ctx);

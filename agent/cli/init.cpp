@@ -6,11 +6,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 
 #include "api/http_client.hpp"
 #include "common/clock.hpp"
+#include "common/fs.hpp"
 #include "common/log.hpp"
 #include "http/curl_transport.hpp"
 #include "plugin/registry.hpp"
@@ -23,15 +22,6 @@ namespace elemental::cli {
 namespace {
 
 constexpr const char* kInvalidScheme = "invalid scheme, use 'https' instead";
-
-Expected<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoError("open " + path, errno);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return ErrnoError("read " + path, errno);
-  return ss.str();
-}
 
 }  // namespace
 
@@ -59,9 +49,7 @@ Expected<std::string> LoadCaCert(const std::string& ca_cert) {
   const size_t first = ca_cert.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return std::string();
   if (ca_cert.compare(first, 10, "-----BEGIN") == 0) return ca_cert;
-  auto bytes = ReadFile(ca_cert);
-  if (!bytes) return bytes.error().Wrap("reading CACert file '" + ca_cert + "'");
-  return std::move(*bytes);
+  return fs::ReadFile(ca_cert, {.what = "CACert file"});
 }
 
 Expected<http::TransportOptions> TransportOptionsFromConfig(const config::Config& cfg) {
@@ -88,15 +76,10 @@ Status CreateDirectory(const std::string& path) {
   }
   if (errno != ENOENT) return ErrnoError("reading path '" + path + "'", errno);
   log::Debug("Directory '" + path + "' does not exist. Creating now.");
-  // mkdir -p: create each missing component.
-  for (size_t pos = 1; pos <= path.size(); ++pos) {
-    if (pos != path.size() && path[pos] != '/') continue;
-    const std::string part = path.substr(0, pos);
-    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
-      return ErrnoError("creating directory '" + path + "'", errno);
-    }
-  }
-  return Status::Ok();
+  // stat("") is ENOENT too; there is nothing to create (an empty workDir is
+  // reported later, by the plugin and the identity).
+  if (path.empty()) return Status::Ok();
+  return fs::MkdirAll(path, 0700);
 }
 
 Expected<std::unique_ptr<Agent>> InitAgent(const std::string& config_path, bool debug_flag) {

@@ -15,8 +15,6 @@
 // naming the file, the 1-based line and column, and the key path.
 #include "config/config.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -24,10 +22,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
-#include <iterator>
 #include <set>
-#include <sstream>
 #include <vector>
+
+#include "common/fs.hpp"
+#include "common/yaml_text.hpp"
 
 namespace elemental::config {
 namespace {
@@ -223,120 +222,8 @@ Status DecodeAgent(const Decoder& d, const YAML::Node& n, api::Agent& a) {
 // ---------------------------------------------------------------------------
 // Writing. The layout follows gopkg.in/yaml.v3 (what upstream writes): struct
 // field order, four-space indentation, omitempty, durations as Go strings.
-
-// Words and shapes a YAML 1.1 or 1.2 reader would not take as a string.
-bool LooksLikeNonString(const std::string& s) {
-  static const std::set<std::string> kWords = {
-      "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
-      "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON",
-      "off", "Off", "OFF", "<<", "=", ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF",
-      "+.inf", "+.Inf", "+.INF", ".nan", ".NaN", ".NAN"};
-  if (kWords.count(s) != 0) return true;
-  // Numbers, timestamps, sexagesimals: starts with a digit (after a sign or
-  // a dot) and uses only number-ish characters.
-  size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
-  if (i < s.size() && s[i] == '.') ++i;
-  if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
-  for (char c : s) {
-    if (std::string_view("0123456789abcdefABCDEFxXoO._:+-tTzZ ").find(c) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Plain only for a conservative character set, which covers URIs, paths,
-// JWTs and host name prefixes.
-bool PlainSafe(const std::string& s) {
-  if (s.empty() || LooksLikeNonString(s)) return false;
-  if (std::string_view("-?:,[]{}#&*!|>'\"%@`~").find(s[0]) != std::string_view::npos) return false;
-  if (s.back() == ':') return false;
-  for (unsigned char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    std::string_view("/._~:@%+=,-").find(static_cast<char>(c)) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// YAML 1.1 readers take NEL, LS and PS as line breaks; the BOM is special too.
-constexpr std::string_view kSpecialUnicode[] = {"\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\xa9",
-                                                "\xef\xbb\xbf"};
-// (\u, not \N \L \P: yaml-cpp 0.7 decodes "\N" to a lone 0x85 byte.)
-constexpr std::string_view kSpecialEscapes[] = {"\\u0085", "\\u2028", "\\u2029", "\\ufeff"};
-
-bool HasSpecialUnicode(const std::string& s) {
-  for (auto seq : kSpecialUnicode) {
-    if (s.find(seq) != std::string::npos) return true;
-  }
-  return false;
-}
-
-std::string DoubleQuoted(const std::string& s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    bool special = false;
-    for (size_t k = 0; k < std::size(kSpecialUnicode); ++k) {
-      if (s.compare(i, kSpecialUnicode[k].size(), kSpecialUnicode[k]) == 0) {
-        out += kSpecialEscapes[k];
-        i += kSpecialUnicode[k].size() - 1;
-        special = true;
-        break;
-      }
-    }
-    if (special) continue;
-    const auto c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          static const char kHex[] = "0123456789abcdef";
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-// A literal block keeps PEM text readable. Safe when every character is
-// printable (tabs allowed, no NEL/LS/PS/BOM), and the first line neither is
-// empty nor starts with blanks (the reader infers the indentation from it).
-bool LiteralSafe(const std::string& s) {
-  if (s.find('\n') == std::string::npos) return false;
-  if (s[0] == ' ' || s[0] == '\t' || s[0] == '\n') return false;
-  for (unsigned char c : s) {
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return false;
-  }
-  return !HasSpecialUnicode(s);
-}
-
-// Appends " <scalar>\n" (or a literal block indented to `indent`).
-void AppendString(std::string& out, const std::string& s, int indent) {
-  if (LiteralSafe(s)) {
-    size_t trailing = 0;
-    while (trailing < s.size() && s[s.size() - 1 - trailing] == '\n') ++trailing;
-    // Chomping: "|-" strips the final newline, "|" keeps one, "|+" all.
-    out += trailing == 0 ? " |-\n" : trailing == 1 ? " |\n" : " |+\n";
-    const std::string body = s.substr(0, s.size() - trailing);
-    std::istringstream lines(body);
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (!line.empty()) out += std::string(indent, ' ') + line;
-      out += "\n";
-    }
-    for (size_t i = 1; i < trailing; ++i) out += "\n";
-    return;
-  }
-  out += " " + (PlainSafe(s) ? s : DoubleQuoted(s)) + "\n";
-}
+// Strings are quoted by common/yaml_text, the rules the plugins' YAML dumps
+// use too.
 
 class YamlWriter {
  public:
@@ -344,7 +231,8 @@ class YamlWriter {
   void String(const char* key, const std::string& v) {
     if (v.empty()) return;  // omitempty
     Key(key);
-    AppendString(out_, v, depth_ * 4 + 4);
+    out_ += ' ';
+    out_ += yaml_text::Scalar(v, depth_ * 4 + 4);
   }
   void Bool(const char* key, bool v) {
     if (!v) return;  // omitempty
@@ -437,24 +325,9 @@ Expected<Config> Parse(std::string_view yaml_text, const std::string& source) {
 }
 
 Expected<Config> Load(const std::string& path) {
-  const std::string context = "reading config file '" + path + "'";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(context, errno);
-  std::string text;
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return ErrnoError(context, err);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return Parse(text, path);
+  auto text = fs::ReadFile(path, {.what = "config file"});
+  if (!text) return text.error();
+  return Parse(*text, path);
 }
 
 Config FromRegistration(const api::RegistrationResponse& reg) {

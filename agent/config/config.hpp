@@ -34,7 +34,8 @@ Config DefaultConfig();
 // "config.yaml:3:5: ...". `source` is used only for messages.
 Expected<Config> Parse(std::string_view yaml_text, const std::string& source);
 
-// Reads and parses a file. A missing file is an error naming the path.
+// Reads and parses a file. Errors: "reading config file '<path>': <strerror>"
+// (code errno), or Parse's with the path as source.
 Expected<Config> Load(const std::string& path);
 
 // The config file the agent writes after registration (upstream

@@ -21,10 +21,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
+#include "common/fs.hpp"
 #include "common/log.hpp"
 
 namespace elemental::http {
@@ -319,15 +318,6 @@ class CurlTransport final : public Transport {
   bool trust_nothing_;
 };
 
-Expected<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error("cannot open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Error("cannot read " + path);
-  return ss.str();
-}
-
 }  // namespace
 
 Expected<std::unique_ptr<Transport>> NewCurlTransport(const TransportOptions& opts) {
@@ -337,7 +327,7 @@ Expected<std::unique_ptr<Transport>> NewCurlTransport(const TransportOptions& op
   if (!opts.tls.insecure_skip_verify) {
     if (opts.tls.use_system_cert_pool) {
       log::Debug("TLS: using the system certificate pool " + opts.tls.system_ca_file);
-      auto sys = ReadFile(opts.tls.system_ca_file);
+      auto sys = fs::ReadFile(opts.tls.system_ca_file);
       if (!sys) return sys.error().Wrap("TLS: loading the system certificate pool");
       if (!HasCertificateBlock(*sys)) {
         return Error("TLS: loading the system certificate pool: " + opts.tls.system_ca_file +

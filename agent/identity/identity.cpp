@@ -1,5 +1,6 @@
 // Host identity: Ed25519 keys through libsodium, their PEM/DER wrappers, the
-// power-safe key file, and compact JWTs (RFC 7519 with EdDSA, RFC 8037).
+// key file (read and written power-safe through common/fs), and compact JWTs
+// (RFC 7519 with EdDSA, RFC 8037).
 //
 // The DER structures are fixed for Ed25519 (RFC 8410), so they are written
 // by hand rather than through an ASN.1 library:
@@ -10,16 +11,14 @@
 // that key matches the seed.
 #include "identity/identity.hpp"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <optional>
 
+#include "common/fs.hpp"
 #include "common/log.hpp"
 
 namespace elemental::identity {
@@ -236,114 +235,6 @@ Status ParsePkcs8(const std::string& der, std::array<uint8_t, 32>& seed,
   return Status::Ok();
 }
 
-Status WriteAll(int fd, const std::string& data, const std::string& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("writing " + path, errno);
-    }
-    off += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-// mkdir -p with mode 0700 for the parts that are created.
-Status MakeDirs(const std::string& dir) {
-  if (dir.empty()) return Error("empty directory path");
-  std::string cur;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    size_t next = dir.find('/', pos + 1);
-    cur = dir.substr(0, next);
-    pos = next;
-    if (cur.empty() || cur == "/") continue;
-    if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) {
-      return ErrnoError("creating directory " + cur, errno);
-    }
-  }
-  struct stat st{};
-  if (::stat(dir.c_str(), &st) != 0) return ErrnoError("checking " + dir, errno);
-  if (!S_ISDIR(st.st_mode)) return Error(dir + " is not a directory");
-  return Status::Ok();
-}
-
-Expected<std::string> ReadSmallFile(const std::string& path, bool& missing) {
-  missing = false;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) {
-      missing = true;
-      return std::string();
-    }
-    return ErrnoError("opening " + path, errno);
-  }
-  std::string data;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      sodium_memzero(buf, sizeof(buf));
-      sodium_memzero(data.data(), data.size());
-      return ErrnoError("reading " + path, err);
-    }
-    if (n == 0) break;
-    if (data.size() + static_cast<size_t>(n) > kMaxKeyFileBytes) {
-      ::close(fd);
-      sodium_memzero(buf, sizeof(buf));
-      sodium_memzero(data.data(), data.size());
-      return Error("reading " + path + ": file is larger than " + std::to_string(kMaxKeyFileBytes) +
-                   " bytes, not a key");
-    }
-    data.append(buf, static_cast<size_t>(n));
-  }
-  sodium_memzero(buf, sizeof(buf));
-  ::close(fd);
-  return data;
-}
-
-// Writes `data` to `path` so that a power cut at any moment leaves either
-// the old file (here: none) or the complete new one: write a temp file in
-// the same directory, fsync it, rename it over `path`, then fsync the
-// directory so the rename itself is on disk.
-Status WriteFileAtomic(const std::string& dir, const std::string& path, const std::string& data,
-                       mode_t mode) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  ::unlink(tmp.c_str());  // a leftover from an earlier crash
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoError("creating " + tmp, errno);
-  // The umask may have narrowed the mode; make it exact.
-  if (::fchmod(fd, mode) != 0) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return ErrnoError("setting mode of " + tmp, err);
-  }
-  Status st = WriteAll(fd, data, tmp);
-  if (st && ::fsync(fd) != 0) st = ErrnoError("syncing " + tmp, errno);
-  if (::close(fd) != 0 && st) st = ErrnoError("closing " + tmp, errno);
-  if (!st) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError("renaming " + tmp + " to " + path, err);
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return ErrnoError("opening directory " + dir, errno);
-  int rc = ::fsync(dfd);
-  int err = errno;
-  ::close(dfd);
-  if (rc != 0) return ErrnoError("syncing directory " + dir, err);
-  return Status::Ok();
-}
-
 }  // namespace
 
 Identity::~Identity() { sodium_memzero(seed_.data(), seed_.size()); }
@@ -394,24 +285,23 @@ Expected<Identity> Identity::FromPem(const std::string& pem) {
 Expected<Identity> Identity::LoadOrCreate(const std::string& dir) {
   if (dir.empty()) return Error("loading identity: no work directory given");
   const std::string path = dir + "/" + kPrivateKeyFile;
-  bool missing = false;
-  auto text = ReadSmallFile(path, missing);
-  if (!text) return text.error().Wrap("loading identity");
-  WipedString wipe{std::move(*text)};
-  if (!missing) {
+  auto text = fs::ReadFile(path, {.what = "key file", .max_bytes = kMaxKeyFileBytes});
+  if (text) {
+    WipedString wipe{std::move(*text)};
     auto id = FromPem(wipe.s);
     if (!id) return id.error().Wrap("loading identity from " + path);
     log::Debug("Loaded identity from " + path);
     return id;
   }
+  if (text.error().code() != ENOENT) return text.error().Wrap("loading identity");
 
   log::Debug("Identity file " + path + " does not exist, creating a new one");
   auto id = Generate();
   if (!id) return id.error().Wrap("creating identity");
-  if (auto st = MakeDirs(dir); !st) return st.error().Wrap("creating identity");
+  if (auto st = fs::MkdirAll(dir, 0700); !st) return st.error().Wrap("creating identity");
   WipedString pem{id->MarshalPrivatePem()};
   log::AddSecret(pem.s);
-  if (auto st = WriteFileAtomic(dir, path, pem.s, 0600); !st) {
+  if (auto st = fs::WriteFileDurable(path, pem.s, 0600); !st) {
     return st.error().Wrap("writing identity");
   }
   return id;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "common/fs.hpp"
 #include "common/log.hpp"
 #include "phase/common.hpp"
 
@@ -12,7 +13,7 @@ namespace elemental::phase {
 namespace {
 
 Expected<api::PostAction> DoBootstrap(AgentContext& ctx) {
-  const std::string sentinel = UnderRoot(ctx.root, kBootstrapSentinelFile);
+  const std::string sentinel = fs::UnderRoot(ctx.root, kBootstrapSentinelFile);
   struct stat st {};
   if (::stat(sentinel.c_str(), &st) == 0) {
     log::Info("Found file: " + std::string(kBootstrapSentinelFile) + ". System is bootstrapped.");

@@ -6,13 +6,6 @@
 
 namespace elemental::phase {
 
-std::string UnderRoot(const std::string& root, const std::string& abs_path) {
-  if (root.empty() || root == "/") return abs_path;
-  std::string r = root;
-  while (r.size() > 1 && r.back() == '/') r.pop_back();
-  return r + abs_path;
-}
-
 api::Condition MakeCondition(const std::string& type, const std::string& status,
                              const std::string& severity, const std::string& reason,
                              const std::string& message) {

@@ -33,12 +33,9 @@ struct AgentContext {
   identity::Identity* identity = nullptr;
   Clock* clock = nullptr;
   // Filesystem root the agent reads host files under (the bootstrap
-  // sentinel). "/" in production; tests pass a temp dir.
+  // sentinel, joined with fs::UnderRoot). "/" in production; tests pass a
+  // temp dir.
   std::string root = "/";
 };
-
-// Joins `root` and an absolute path: ("/", "/run/x") → "/run/x",
-// ("/tmp/r", "/run/x") → "/tmp/r/run/x".
-std::string UnderRoot(const std::string& root, const std::string& abs_path);
 
 }  // namespace elemental::phase

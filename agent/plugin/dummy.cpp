@@ -1,6 +1,7 @@
 // The dummy OS plugin: dumps the agent's inputs into files. See dummy.hpp.
 #include "plugin/dummy.hpp"
 
+#include "common/fs.hpp"
 #include "common/log.hpp"
 #include "plugin/yaml_convert.hpp"
 
@@ -34,12 +35,12 @@ Status DummyPlugin::Init(const PluginContext& ctx) {
   log::Debug("Initializing the dummy plugin");
   if (ctx.work_dir.empty()) return Error("creating work directory: work directory is not set");
   if (!ctx.config_path.empty()) {
-    const std::string dir = DirName(ctx.config_path);
-    if (Status st = MkdirAll(dir, kAgentDirMode); !st) {
+    const std::string dir = fs::DirName(ctx.config_path);
+    if (Status st = fs::MkdirAll(dir, kAgentDirMode); !st) {
       return st.error().Wrap("creating config directory '" + dir + "'");
     }
   }
-  if (Status st = MkdirAll(ctx.work_dir, kAgentDirMode); !st) {
+  if (Status st = fs::MkdirAll(ctx.work_dir, kAgentDirMode); !st) {
     return st.error().Wrap("creating work directory '" + ctx.work_dir + "'");
   }
   work_dir_ = ctx.work_dir;
@@ -61,7 +62,7 @@ Status DummyPlugin::DumpYaml(const json::Value& input, const char* file, const s
   log::Debug("Writing " + what + " to file: " + path);
   auto yaml = JsonToYaml(input);
   if (!yaml) return yaml.error().Wrap("unmarshalling " + what);
-  if (Status st = WriteFileDurable(path, header + *yaml, kPrivateFileMode); !st) {
+  if (Status st = fs::WriteFileDurable(path, header + *yaml, kPrivateFileMode); !st) {
     return st.error().Wrap("writing " + what);
   }
   return Status::Ok();
@@ -77,8 +78,8 @@ Status DummyPlugin::InstallHostname(const std::string& hostname) {
   if (hostname.empty()) return Error(context + ": empty host name");
   // The static name first, so the name survives a reboot even if the kernel
   // refuses the transient one.
-  const std::string etc_hostname = UnderRoot(root_, kEtcHostnamePath);
-  if (Status st = WriteFileDurable(etc_hostname, hostname + "\n", kEtcHostnameMode); !st) {
+  const std::string etc_hostname = fs::UnderRoot(root_, kEtcHostnamePath);
+  if (Status st = fs::WriteFileDurable(etc_hostname, hostname + "\n", kEtcHostnameMode); !st) {
     return st.error().Wrap(context);
   }
   if (Status st = hostname_->Set(hostname); !st) return st.error().Wrap(context);
@@ -88,7 +89,7 @@ Status DummyPlugin::InstallHostname(const std::string& hostname) {
 Status DummyPlugin::InstallFile(const std::string& content, const std::string& path, uint32_t mode,
                                 int /*uid*/, int /*gid*/) {
   log::Debug("Writing file " + path);
-  if (Status st = WriteFileDurable(path, content, mode != 0 ? mode : kPrivateFileMode); !st) {
+  if (Status st = fs::WriteFileDurable(path, content, mode != 0 ? mode : kPrivateFileMode); !st) {
     return st.error().Wrap("writing file '" + path + "'");
   }
   return Status::Ok();
@@ -107,12 +108,12 @@ Status DummyPlugin::Bootstrap(const std::string& format, const std::string& conf
   } else {
     return Error("using bootstrapping format '" + format + "': unsupported bootstrap format");
   }
-  const std::string path = UnderRoot(root_, target);
-  auto exists = PathExists(path);
+  const std::string path = fs::UnderRoot(root_, target);
+  auto exists = fs::PathExists(path);
   if (!exists) return exists.error().Wrap("applying " + format + " bootstrap");
   if (*exists) return Error("applying " + format + " bootstrap: bootstrap already applied");
-  if (Status st = MkdirAll(DirName(path), kSystemDirMode); !st) return st;
-  if (Status st = WriteFileDurable(path, config, kPrivateFileMode); !st) {
+  if (Status st = fs::MkdirAll(fs::DirName(path), kSystemDirMode); !st) return st;
+  if (Status st = fs::WriteFileDurable(path, config, kPrivateFileMode); !st) {
     return st.error().Wrap("writing bootstrap file '" + path + "'");
   }
   return Status::Ok();
@@ -129,7 +130,7 @@ Status DummyPlugin::TriggerReset() {
   if (Status st = CheckInit(); !st) return st;
   const std::string sentinel = WorkFile(kDummyResetNeededFile);
   log::Info("Creating reset sentinel file: " + sentinel);
-  if (Status st = WriteFileDurable(sentinel, "1\n", kPrivateFileMode); !st) {
+  if (Status st = fs::WriteFileDurable(sentinel, "1\n", kPrivateFileMode); !st) {
     return st.error().Wrap("writing reset sentinel file");
   }
   return Status::Ok();
@@ -139,7 +140,7 @@ Status DummyPlugin::Reset(const json::Value& input) {
   if (Status st = DumpYaml(input, kDummyResetFile, "", "reset config"); !st) return st;
   const std::string sentinel = WorkFile(kDummyResetNeededFile);
   log::Info("Verifying reset sentinel file '" + sentinel + "' has been deleted");
-  auto exists = PathExists(sentinel);
+  auto exists = fs::PathExists(sentinel);
   if (!exists) return exists.error();
   if (*exists) return Error("unmanaged OS reset sentinel file still exists");
   return Status::Ok();

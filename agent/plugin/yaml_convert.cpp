@@ -1,15 +1,13 @@
-// JSON → YAML, written by hand so the output is exact: yaml-cpp's emitter
-// writes literal blocks without chomping indicators (a string without a final
-// newline would read back with one) and passes control characters through
-// unescaped.
+// JSON → YAML, written by hand so the output is exact (see
+// common/yaml_text.hpp for why not yaml-cpp's emitter): the layout here, the
+// scalar rules in yaml_text.
 #include "plugin/yaml_convert.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <set>
-#include <string_view>
-#include <vector>
+
+#include "common/yaml_text.hpp"
 
 namespace elemental::plugin {
 namespace {
@@ -17,159 +15,6 @@ namespace {
 constexpr int kIndent = 4;
 
 std::string Pad(int n) { return std::string(static_cast<size_t>(n), ' '); }
-
-// Decodes UTF-8; false when the bytes are not valid UTF-8 (overlong forms,
-// surrogates and values past U+10FFFF included).
-bool DecodeUtf8(std::string_view s, std::vector<uint32_t>& out) {
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    uint32_t cp;
-    size_t len;
-    if (c < 0x80) { cp = c; len = 1; }
-    else if ((c & 0xe0) == 0xc0) { cp = c & 0x1f; len = 2; }
-    else if ((c & 0xf0) == 0xe0) { cp = c & 0x0f; len = 3; }
-    else if ((c & 0xf8) == 0xf0) { cp = c & 0x07; len = 4; }
-    else return false;
-    if (i + len > s.size()) return false;
-    for (size_t j = 1; j < len; ++j) {
-      const auto cc = static_cast<unsigned char>(s[i + j]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    out.push_back(cp);
-    i += len;
-  }
-  return true;
-}
-
-// YAML's printable set, minus the characters YAML 1.1 treats as line breaks
-// (NEL, LS, PS) and the byte order mark: those are always escaped.
-bool Printable(uint32_t cp) {
-  if (cp == 0x85 || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff) return false;
-  return (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) ||
-         (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
-}
-
-// Words and shapes a YAML 1.1 or 1.2 reader would not take as a string:
-// null, booleans (YAML 1.1's yes/no/on/off/y/n too), numbers in any base,
-// sexagesimals, timestamps, infinities, NaN, the merge and value keys.
-bool LooksLikeNonString(const std::string& s) {
-  static const std::set<std::string> kWords = {
-      "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
-      "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON",
-      "off", "Off", "OFF", "<<", "=", ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF",
-      "+.inf", "+.Inf", "+.INF", ".nan", ".NaN", ".NAN"};
-  if (kWords.count(s) != 0) return true;
-  // Starts with a digit (after a sign or a dot) and uses only number-ish
-  // characters: over-quotes a little ("12abc"), never under-quotes.
-  size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
-  if (i < s.size() && s[i] == '.') ++i;
-  if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
-  for (char c : s) {
-    if (std::string_view("0123456789abcdefABCDEFxXoO._:+-tTzZ ").find(c) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Whether a string may be written as a plain scalar in block context.
-bool PlainSafe(const std::string& s, const std::vector<uint32_t>& cps, bool top_level) {
-  if (s.empty() || LooksLikeNonString(s)) return false;
-  for (uint32_t cp : cps) {
-    if (!Printable(cp)) return false;  // also rules out tab and line breaks
-  }
-  if (s.front() == ' ' || s.back() == ' ') return false;
-  // Indicators may not start a plain scalar; "-x" is fine, "- x" is not.
-  if (std::string_view("?:,[]{}#&*!|>'\"%@`").find(s[0]) != std::string_view::npos) return false;
-  if (s[0] == '-' && (s.size() == 1 || s[1] == ' ')) return false;
-  if (top_level && (s.rfind("---", 0) == 0 || s.rfind("...", 0) == 0)) return false;
-  if (s.back() == ':') return false;
-  if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos) return false;
-  return true;
-}
-
-// A literal block is exact when everything is printable (tabs allowed) and
-// the first line starts with a visible character: readers infer the block's
-// indentation from the first non-empty line.
-bool LiteralSafe(const std::string& s, const std::vector<uint32_t>& cps) {
-  if (s.find('\n') == std::string::npos) return false;
-  if (s[0] == ' ' || s[0] == '\t' || s[0] == '\n') return false;
-  for (uint32_t cp : cps) {
-    if (cp != '\n' && cp != '\t' && !Printable(cp)) return false;
-  }
-  return true;
-}
-
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-}
-
-std::string DoubleQuoted(const std::vector<uint32_t>& cps) {
-  std::string out = "\"";
-  char buf[12];
-  for (uint32_t cp : cps) {
-    switch (cp) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case 0: out += "\\0"; break;
-      default:
-        if (Printable(cp)) {
-          AppendUtf8(out, cp);
-        } else if (cp <= 0xff) {
-          std::snprintf(buf, sizeof(buf), "\\x%02x", cp);
-          out += buf;
-        } else if (cp <= 0xffff) {
-          std::snprintf(buf, sizeof(buf), "\\u%04x", cp);
-          out += buf;
-        } else {
-          std::snprintf(buf, sizeof(buf), "\\U%08x", cp);
-          out += buf;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-// A literal block: "|" clips to one final newline, "|-" strips it, "|+"
-// keeps them all. Non-empty lines are indented to `indent`, empty lines stay
-// empty (no trailing blanks).
-std::string Literal(const std::string& s, int indent) {
-  size_t trailing = 0;
-  while (trailing < s.size() && s[s.size() - 1 - trailing] == '\n') ++trailing;
-  std::string out = trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n";
-  const std::string_view body(s.data(), s.size() - trailing);
-  size_t start = 0;
-  for (;;) {
-    const size_t nl = body.find('\n', start);
-    const std::string_view line = body.substr(start, nl == std::string_view::npos ? nl : nl - start);
-    if (!line.empty()) out += Pad(indent) + std::string(line);
-    out += '\n';
-    if (nl == std::string_view::npos) break;
-    start = nl + 1;
-  }
-  for (size_t i = 1; i < trailing; ++i) out += '\n';
-  return out;
-}
 
 std::string FormatNumber(double n) {
   char buf[40];
@@ -220,15 +65,8 @@ Status Writer::ScalarLine(const json::Value& v, int indent, const std::string& p
     case json::Type::kNumber: out += FormatNumber(v.as_number()) + "\n"; return Status::Ok();
     case json::Type::kString: {
       const std::string& s = v.as_string();
-      std::vector<uint32_t> cps;
-      if (!DecodeUtf8(s, cps)) return NotUtf8(path);
-      if (LiteralSafe(s, cps)) {
-        out += Literal(s, indent);
-      } else if (PlainSafe(s, cps, top_level)) {
-        out += s + "\n";
-      } else {
-        out += DoubleQuoted(cps) + "\n";
-      }
+      if (!yaml_text::IsValidUtf8(s)) return NotUtf8(path);
+      out += yaml_text::Scalar(s, indent, top_level);
       return Status::Ok();
     }
     default: return Error("not a scalar");
@@ -236,9 +74,8 @@ Status Writer::ScalarLine(const json::Value& v, int indent, const std::string& p
 }
 
 Status Writer::Key(const std::string& key, const std::string& path) {
-  std::vector<uint32_t> cps;
-  if (!DecodeUtf8(key, cps)) return NotUtf8(path.empty() ? "key" : path + " key");
-  out += PlainSafe(key, cps, false) ? key : DoubleQuoted(cps);
+  if (!yaml_text::IsValidUtf8(key)) return NotUtf8(path.empty() ? "key" : path + " key");
+  out += yaml_text::Inline(key);
   out += ':';
   return Status::Ok();
 }

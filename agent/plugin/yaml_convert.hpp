@@ -9,7 +9,8 @@
 // Strings that a YAML 1.1 or 1.2 reader would take for something else
 // ("true", "yes", "10", "1.5", "~", "2024-01-01") are double-quoted, strings
 // with line breaks become literal blocks (`|`, `|-`, `|+`) when that is exact,
-// anything else unsafe as a plain scalar is double-quoted with escapes.
+// anything else unsafe as a plain scalar is double-quoted with escapes (the
+// scalar rules live in common/yaml_text.hpp, shared with the config writer).
 // Numbers that are whole print as integers ("1000000", where yaml.v3 would
 // write "1e+06"); others print in the shortest form that reads back exactly.
 #pragma once

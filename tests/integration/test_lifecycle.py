@@ -57,7 +57,7 @@ def test_full_lifecycle(server, root, tmp_path):
     cfg = yaml.safe_load(root.file("/etc/elemental/agent/config.yaml").read_text())
     assert cfg["registration"]["uri"] == reg.uri
     assert cfg["agent"]["osPlugin"] == DUMMY_PLUGIN
-    assert "Rebooting system" in res.stderr  # postInstall.reboot
+    assert root.power_requests() == ["reboot -f"]  # postInstall.reboot
 
     # 2. run: Running, OS version reconciled (nothing to do for the dummy plugin).
     log = tmp_path / "run1.log"
@@ -77,6 +77,7 @@ def test_full_lifecycle(server, root, tmp_path):
     finally:
         stop(agent)
     outputs.append(log.read_text())
+    assert root.power_requests() == ["reboot -f"] * 2  # reboot to apply the bootstrap
     applied = root.file("/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg")
     assert applied.read_text() == bootstrap.read_text()
     host = server.host(name)
@@ -128,6 +129,7 @@ def test_full_lifecycle(server, root, tmp_path):
     outputs.append(res.stdout + res.stderr)
     assert res.returncode == 0, res.stderr
     assert server.host(name) is None, "the host must be gone after reset"
+    assert root.power_requests() == ["reboot -f"] * 3  # postReset.reboot
     assert "Resetting" in phase_history(server, name)
     reset = yaml.safe_load(root.file("/var/lib/elemental/agent/reset.yaml").read_text())
     assert reset == {"resetOem": True, "resetPersistent": False}

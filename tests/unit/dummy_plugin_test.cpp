@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "common/fs.hpp"
+
 namespace elemental::plugin {
 namespace {
 
@@ -48,7 +50,7 @@ class FakeRunner : public CommandRunner {
 };
 
 std::string Slurp(const std::string& path) {
-  auto s = ReadFile(path);
+  auto s = fs::ReadFile(path);
   EXPECT_TRUE(s) << s.error().message();
   return s ? *s : "";
 }
@@ -126,7 +128,7 @@ TEST_F(DummyPluginTest, InitCreatesConfigAndWorkDirectories) {
 }
 
 TEST_F(DummyPluginTest, InitFailsWhenWorkDirIsAFile) {
-  ASSERT_TRUE(WriteFileDurable(tmp_ + "/file", "x", 0600));
+  ASSERT_TRUE(fs::WriteFileDurable(tmp_ + "/file", "x", 0600));
   Status st = plugin_->Init(PluginContext{tmp_ + "/file", config_path_, false});
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().message(), "creating work directory '" + tmp_ + "/file': creating directory '" +
@@ -259,7 +261,7 @@ TEST_F(DummyPluginTest, InstallFileCreatesParentsAndUsesMode) {
 }
 
 TEST_F(DummyPluginTest, InstallFileReportsThePath) {
-  ASSERT_TRUE(WriteFileDurable(tmp_ + "/blocker", "x", 0600));
+  ASSERT_TRUE(fs::WriteFileDurable(tmp_ + "/blocker", "x", 0600));
   Status st = plugin_->InstallFile("x", tmp_ + "/blocker/file", 0600, 0, 0);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().message().rfind("writing file '" + tmp_ + "/blocker/file': ", 0), 0u)
@@ -267,7 +269,7 @@ TEST_F(DummyPluginTest, InstallFileReportsThePath) {
 }
 
 TEST_F(DummyPluginTest, InstallHostnameSetsKernelNameAndEtcHostname) {
-  ASSERT_TRUE(WriteFileDurable(root_ + "/etc/hostname", "old\n", 0644));
+  ASSERT_TRUE(fs::WriteFileDurable(root_ + "/etc/hostname", "old\n", 0644));
   ASSERT_TRUE(plugin_->InstallHostname("m-1234"));
   EXPECT_EQ(hostname_->set_calls, std::vector<std::string>{"m-1234"});
   EXPECT_EQ(Slurp(root_ + "/etc/hostname"), "m-1234\n");
