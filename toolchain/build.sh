@@ -48,27 +48,40 @@ die() { log "ERROR: $*"; exit 1; }
 LOG_DIR=""          # per-step logs: <build dir>/logs, or a temp dir before the build dir exists
 STEP_NO=0
 # run_step NAME FUNCTION [ARGS...]: runs FUNCTION in a subshell with `set -e` effective, output to
-# LOG_DIR/NN-NAME.log; on failure names the step and the log and shows its tail.
+# LOG_DIR/NN-NAME.log; on failure names the step and the log, shows its tail and exits.
 run_step() {
   local name=$1; shift
-  STEP_NO=$((STEP_NO + 1))
-  local logf; logf=$(printf '%s/%02d-%s.log' "$LOG_DIR" "$STEP_NO" "$name")
+  local nr=${STEP_NR[$name]:-$((++STEP_NO))}
+  local logf; logf=$(printf '%s/%02d-%s.log' "$LOG_DIR" "$nr" "$name")
   local t0; t0=$(now)
   log "step $name ..."
   local rc=0
   set +e
-  ( set -euo pipefail; "$@" ) >"$logf" 2>&1
+  ( set -euo pipefail; STEP_T0=$t0; "$@"; phase done; times >"$logf.times" ) >"$logf" 2>&1
   rc=$?
   set -e
   if (( rc != 0 )); then
+    if [[ -e $LOG_DIR/.aborting ]]; then
+      log "step $name stopped (another step failed)"
+      exit 1
+    fi
     log "FAILED: step '$name' (exit $rc) after $(elapsed "$t0"); log: $logf"
-    echo "----- last 40 lines of $logf -----" >&2
-    tail -n 40 "$logf" >&2 || true
-    echo "-----" >&2
+    { echo "----- last 40 lines of $logf -----"; tail -n 40 "$logf"; echo "-----"; } >&2 || true
     exit 1
   fi
-  log "step $name done in $(elapsed "$t0")"
+  # CPU time of the step (user+sys of its processes)
+  local cpu
+  cpu=$(awk 'NR == 2 { n = split($0, f, " "); t = 0
+                       for (i = 1; i <= n; i++) { split(f[i], m, "m"); sub(/s$/, "", m[2]); t += m[1] * 60 + m[2] }
+                       printf "%.0fs", t }' "$logf.times")
+  rm -f "$logf.times"
+  log "step $name done in $(elapsed "$t0") (cpu $cpu)"
 }
+
+declare -A STEP_NR=()
+
+# phase NAME: timestamped marker in a step log (shows where a step spends its time)
+phase() { printf '=== %(%H:%M:%S)T +%s %s\n' -1 "$(elapsed "$STEP_T0")" "$*"; }
 
 T_START=$(now)
 PRE_LOG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/elemental-toolchain.XXXXXX")
@@ -82,9 +95,11 @@ run_step install-packages step_install_packages
 mkdir -p "$SRC_DIR" 2>/dev/null || die "cannot create $SRC_DIR (run as root or set ELEMENTAL_CACHE_DIR)"
 
 # ---------------------------------------------------------------------------------------------------
-# 2. Resolve source package versions: the newest version `apt-get source` offers whose files can be
-#    fetched (a version listed in the index but missing from the mirror falls back to the next one,
-#    with a warning). Downloads are kept in $SRC_DIR; files already there are not fetched again.
+# 2. Resolve source package versions: for each package the newest version `apt-get source` offers
+#    whose files can actually be fetched (a version listed in the index but missing on the mirror
+#    falls back to the next older one, with a warning). Downloads are kept in $SRC_DIR and never
+#    fetched twice. The result is memoized per state of the apt source indices, so a cache hit needs
+#    no apt calls at all; after `apt-get update` the resolution (and availability) is redone.
 declare -A SRC_VER SRC_DSC SRC_DSC_HASH
 
 sort_versions_desc() {
@@ -95,57 +110,102 @@ sort_versions_desc() {
     while ((j >= 0)) && dpkg --compare-versions "${vs[j]}" lt "$t"; do vs[j + 1]=${vs[j]}; j=$((j - 1)); done
     vs[j + 1]=$t
   done
-  ((n)) && printf '%s\n' "${vs[@]}"
+  if ((n)); then printf '%s\n' "${vs[@]}"; fi
 }
 
-# "<file> <size> <algo>:<hash>" for each file of source package $1 version $2
-source_files() {
-  "${APT_GET[@]}" source --print-uris -qq "$1=$2" | awk -F' ' '/^\x27/ { print $2, $3, $4 }'
-}
-
-# all files listed on stdin present in $SRC_DIR (dsc: hash checked; tarballs: size checked here,
-# their checksums are verified against the .dsc when unpacking)
+# stdin: "<file> <size> <algo>:<hash>" lines. True if all are in $SRC_DIR with that size (and, for
+# the .dsc, that SHA256; the tarballs are verified against the .dsc when unpacked).
 files_present() {
   local f size hash
   while read -r f size hash; do
-    [[ -f $SRC_DIR/$f ]] || return 1
-    [[ $(stat -c %s "$SRC_DIR/$f") == "$size" ]] || return 1
+    [[ -f $SRC_DIR/$f && $(stat -c %s "$SRC_DIR/$f") == "$size" ]] || return 1
     if [[ $f == *.dsc ]]; then
-      [[ $hash == SHA256:* ]] || return 1
-      [[ $(sha256sum "$SRC_DIR/$f" | cut -d' ' -f1) == "${hash#SHA256:}" ]] || return 1
+      [[ $hash == SHA256:* && $(sha256sum "$SRC_DIR/$f" | cut -d' ' -f1) == "${hash#SHA256:}" ]] || return 1
     fi
   done
   return 0
 }
 
 resolve_sources() {
-  local pkg ver files dsc first
+  local memo_key memo pkg ver
+  memo_key=$({ printf '%s\n' "${SOURCE_PACKAGES[@]}"; stat -c '%n %s %Y' /var/lib/apt/lists/*_Sources* 2>/dev/null || true; } |
+    sha256sum | cut -c1-16)
+  memo=$SRC_DIR/.resolved-$memo_key
+  if [[ -f $memo ]] && awk '$1 == "F"' "$memo" | cut -d' ' -f2- | files_present; then
+    while read -r tag pkg ver dsc hash; do
+      [[ $tag == S ]] || continue
+      SRC_VER[$pkg]=$ver; SRC_DSC[$pkg]=$dsc; SRC_DSC_HASH[$pkg]=$hash
+    done <"$memo"
+    echo "resolution memoized in $memo (apt source indices unchanged)"
+    grep '^W ' "$memo" | sed 's/^W /WARNING: /' || true
+    local missing=0
+    for pkg in "${SOURCE_PACKAGES[@]}"; do [[ -n ${SRC_VER[$pkg]:-} ]] || missing=1; done
+    ((missing == 0)) && return 0
+    echo "memo incomplete; resolving again"
+  fi
+
+  # all versions of all packages, newest first
+  declare -A versions idx
+  local showsrc
+  showsrc=$(apt-cache showsrc "${SOURCE_PACKAGES[@]}" 2>/dev/null |
+    awk '/^Package: /{ p = $2 } /^Version: /{ print p, $2 }')
   for pkg in "${SOURCE_PACKAGES[@]}"; do
-    first=1
-    local -a versions
-    mapfile -t versions < <(apt-cache showsrc "$pkg" 2>/dev/null |
-      awk -v p="$pkg" '/^Package: /{ cur = $2 } /^Version: /{ if (cur == p) print $2 }' | sort_versions_desc)
-    ((${#versions[@]})) || { echo "no source package '$pkg' in the apt indices (deb-src missing?)"; return 1; }
-    for ver in "${versions[@]}"; do
-      files=$(source_files "$pkg" "$ver") || true
-      if [[ -z $files ]]; then echo "WARNING: apt-get source --print-uris $pkg=$ver printed nothing"; continue; fi
-      if ! files_present <<<"$files"; then
-        echo "downloading $pkg=$ver"
-        if ! (cd "$SRC_DIR" && "${APT_GET[@]}" source --download-only -q "$pkg=$ver") || ! files_present <<<"$files"; then
-          echo "WARNING: $pkg $ver is listed in the apt indices but could not be downloaded; trying an older version"
-          first=0
-          continue
-        fi
-      fi
-      dsc=$(awk '$1 ~ /\.dsc$/ { print $1 }' <<<"$files")
-      SRC_VER[$pkg]=$ver
-      SRC_DSC[$pkg]=$dsc
-      SRC_DSC_HASH[$pkg]=$(awk '$1 ~ /\.dsc$/ { sub(/^SHA256:/, "", $3); print $3 }' <<<"$files")
-      if ((first)); then echo "$pkg $ver"; else echo "WARNING: $pkg: using older version $ver"; fi
-      break
-    done
-    [[ -n ${SRC_VER[$pkg]:-} ]] || { echo "no downloadable version of source package $pkg"; return 1; }
+    versions[$pkg]=$(awk -v p="$pkg" '$1 == p { print $2 }' <<<"$showsrc" | sort_versions_desc)
+    [[ -n ${versions[$pkg]} ]] || { echo "no source package '$pkg' in the apt indices (deb-src missing?)"; return 1; }
+    idx[$pkg]=1
   done
+
+  local -a pending=("${SOURCE_PACKAGES[@]}") specs missing next warnings=()
+  local uris files memo_files=""
+  while ((${#pending[@]})); do
+    specs=()
+    for pkg in "${pending[@]}"; do
+      ver=$(sed -n "${idx[$pkg]}p" <<<"${versions[$pkg]}")
+      [[ -n $ver ]] || { echo "no downloadable version of source package $pkg"; return 1; }
+      specs+=("$pkg=$ver")
+    done
+    # one apt call for all packages (each apt-get call costs ~1 s)
+    uris=$("${APT_GET[@]}" source --print-uris -qq "${specs[@]}" | awk '/^\x27/ { print $2, $3, $4 }')
+    missing=()
+    for pkg in "${pending[@]}"; do
+      files=$(awk -v p="${pkg}_" 'index($1, p) == 1' <<<"$uris")
+      [[ -n $files ]] && files_present <<<"$files" || missing+=("$pkg")
+    done
+    if ((${#missing[@]})); then
+      local -a dl=()
+      for pkg in "${missing[@]}"; do dl+=("$pkg=$(sed -n "${idx[$pkg]}p" <<<"${versions[$pkg]}")"); done
+      echo "downloading ${dl[*]}"
+      (cd "$SRC_DIR" && "${APT_GET[@]}" source --download-only -q "${dl[@]}") || true
+    fi
+    next=()
+    for pkg in "${pending[@]}"; do
+      ver=$(sed -n "${idx[$pkg]}p" <<<"${versions[$pkg]}")
+      files=$(awk -v p="${pkg}_" 'index($1, p) == 1' <<<"$uris")
+      if [[ -n $files ]] && files_present <<<"$files"; then
+        SRC_VER[$pkg]=$ver
+        SRC_DSC[$pkg]=$(awk '$1 ~ /\.dsc$/ { print $1 }' <<<"$files")
+        SRC_DSC_HASH[$pkg]=$(awk '$1 ~ /\.dsc$/ { sub(/^SHA256:/, "", $3); print $3 }' <<<"$files")
+        memo_files+=$(awk '{ print "F", $0 }' <<<"$files")$'\n'
+        echo "$pkg $ver"
+        if ((idx[$pkg] > 1)); then
+          warnings+=("$pkg: newer source version(s) listed by apt could not be downloaded; using $ver")
+        fi
+      else
+        echo "WARNING: $pkg $ver is listed in the apt indices but could not be downloaded; trying an older version"
+        idx[$pkg]=$((idx[$pkg] + 1))
+        next+=("$pkg")
+      fi
+    done
+    pending=("${next[@]}")
+  done
+  local w
+  for w in "${warnings[@]}"; do echo "WARNING: $w"; done
+  {
+    for pkg in "${SOURCE_PACKAGES[@]}"; do echo "S $pkg ${SRC_VER[$pkg]} ${SRC_DSC[$pkg]} ${SRC_DSC_HASH[$pkg]}"; done
+    for w in "${warnings[@]}"; do echo "W $w"; done
+    printf '%s' "$memo_files"
+  } >"$memo.tmp.$$"
+  mv "$memo.tmp.$$" "$memo"
 }
 
 # resolve_sources must run in this shell (it fills the arrays), so it is not wrapped in run_step's
@@ -162,7 +222,7 @@ if ! resolve_sources >"$RESOLVE_LOG" 2>&1; then
   exit 1
 fi
 exec 8>&-
-grep WARNING "$RESOLVE_LOG" | sed 's/^/  /' >&2 || true
+grep -h '^WARNING: .*; using' "$RESOLVE_LOG" | sed 's/^/  /' >&2 || true
 log "step resolve-sources done in $(elapsed "$t0")"
 
 # ---------------------------------------------------------------------------------------------------
@@ -249,6 +309,8 @@ CMAKE_COMMON=(
   -DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN_SRC/musl.cmake"
   -DELEMENTAL_TOOLCHAIN_DIR="$OUT"
   -DCMAKE_BUILD_TYPE=Release
+  -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG"
+  -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
   -DCMAKE_INSTALL_PREFIX="$DEPS"
   -DCMAKE_INSTALL_LIBDIR=lib
   -DCMAKE_C_FLAGS="-ffunction-sections -fdata-sections -ffile-prefix-map=$WORK=."
@@ -260,6 +322,7 @@ CMAKE_COMMON=(
 # unpack PKG -> $WORK/PKG (dpkg-source applies the Debian patches)
 unpack() {
   local pkg=$1
+  phase "unpack $pkg ${SRC_VER[$pkg]}"
   rm -rf "${WORK:?}/$pkg"
   dpkg-source --no-check -x "$SRC_DIR/${SRC_DSC[$pkg]}" "$WORK/$pkg"
 }
@@ -293,6 +356,7 @@ step_libcxx() {
   done
   rm -rf "$src"; mkdir -p "$src"
   # only the runtimes and the CMake support they need (~95 MB of ~1 GB)
+  phase extract
   tar -xf "$SRC_DIR/$orig" -C "$src" --strip-components=1 --wildcards --no-wildcards-match-slash \
     '*/libcxx' '*/libcxxabi' '*/libunwind' '*/runtimes' '*/cmake' '*/llvm/cmake' '*/llvm/utils' \
     '*/third-party'
@@ -300,6 +364,7 @@ step_libcxx() {
   # Debian patches that apply to the extracted part; patches for other parts of LLVM fail the dry
   # run (missing files) and are skipped.
   local p applied=0 skipped=0
+  phase debian patches
   while read -r p; do
     [[ -z $p || $p == \#* ]] && continue
     p=${p%% *}
@@ -312,11 +377,13 @@ step_libcxx() {
   done <"$src/debian/patches/series"
   echo "Debian patches: $applied applied, $skipped skipped (not applicable to libcxx/libcxxabi/libunwind)"
 
+  phase configure
   cmake -S "$src/runtimes" -B "$WORK/llvm-build" -G Ninja \
     -DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN_SRC/musl.cmake" \
     -DELEMENTAL_TOOLCHAIN_DIR="$OUT" \
     -DELEMENTAL_TOOLCHAIN_BOOTSTRAP=ON \
     -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
     -DCMAKE_INSTALL_PREFIX="$SYSROOT/usr" \
     -DCMAKE_C_FLAGS="-ffunction-sections -fdata-sections -ffile-prefix-map=$WORK=." \
     -DCMAKE_CXX_FLAGS="-ffunction-sections -fdata-sections -ffile-prefix-map=$WORK=." \
@@ -330,8 +397,11 @@ step_libcxx() {
     -DLIBCXXABI_USE_LLVM_UNWINDER=ON \
     -DLIBCXX_USE_COMPILER_RT=ON -DLIBCXXABI_USE_COMPILER_RT=ON -DLIBUNWIND_USE_COMPILER_RT=ON \
     -DLIBCXX_INCLUDE_TESTS=OFF -DLIBCXXABI_INCLUDE_TESTS=OFF -DLIBUNWIND_INCLUDE_TESTS=OFF \
-    -DLIBCXX_INCLUDE_BENCHMARKS=OFF -DLIBCXX_INCLUDE_DOCS=OFF -DLIBUNWIND_INCLUDE_DOCS=OFF
+    -DLIBCXX_INCLUDE_BENCHMARKS=OFF -DLIBCXX_INCLUDE_DOCS=OFF -DLIBUNWIND_INCLUDE_DOCS=OFF \
+    -DLIBCXX_ENABLE_INCOMPLETE_FEATURES=ON
+  phase build
   cmake --build "$WORK/llvm-build" -j "$JOBS"
+  phase install
   cmake --install "$WORK/llvm-build"
   rm -rf "$src" "$WORK/llvm-build"
 }
@@ -339,29 +409,45 @@ step_libcxx() {
 step_zlib() {
   unpack zlib
   cd "$WORK/zlib"
-  CC="$TARGET_CC" CFLAGS="$DEP_CFLAGS" LDFLAGS="$DEP_LDFLAGS" AR="$LLVM_AR" RANLIB="$LLVM_RANLIB" \
+  phase configure
+  # zlib's configure links its test programs with $CC $CFLAGS only (no LDFLAGS): without the link
+  # flags those tests fail and zlib silently falls back to vsprintf() (unbounded) in gzprintf.
+  CC="$TARGET_CC" CFLAGS="$DEP_CFLAGS -Qunused-arguments $DEP_LDFLAGS" AR="$LLVM_AR" RANLIB="$LLVM_RANLIB" \
     ./configure --static --prefix="$DEPS" --libdir="$DEPS/lib" --includedir="$DEPS/include"
+  if grep -E -- '-DNO_vsnprintf|-DNO_STRERROR|-DHAS_vsprintf_void' Makefile; then
+    echo "zlib configure could not link its test programs"; return 1
+  fi
+  phase build
   make -j "$JOBS" libz.a
-  make install-libs install-headers pkgconfigdir="$DEPS/lib/pkgconfig" 2>/dev/null || make install
+  phase install
+  make install
 }
 
 step_zstd() {
   unpack libzstd
-  make -C "$WORK/libzstd/lib" -j "$JOBS" \
-    CC="$TARGET_CC" AR="$LLVM_AR" RANLIB="$LLVM_RANLIB" CFLAGS="$DEP_CFLAGS" LDFLAGS="$DEP_LDFLAGS" \
-    PREFIX="$DEPS" LIBDIR="$DEPS/lib" INCLUDEDIR="$DEPS/include" PKGCONFIGDIR="$DEPS/lib/pkgconfig" \
-    libzstd.a-mt install-static install-includes install-pc
+  phase build
+  local -a vars=(CC="$TARGET_CC" AR="$LLVM_AR" RANLIB="$LLVM_RANLIB" CFLAGS="$DEP_CFLAGS"
+    LDFLAGS="$DEP_LDFLAGS" PREFIX="$DEPS" LIBDIR="$DEPS/lib" INCLUDEDIR="$DEPS/include"
+    PKGCONFIGDIR="$DEPS/lib/pkgconfig")
+  # Two invocations: in one, install-static races libzstd.a-mt and builds a second, single-threaded
+  # libzstd.a.
+  make -C "$WORK/libzstd/lib" -j "$JOBS" "${vars[@]}" libzstd.a-mt
+  phase install
+  make -C "$WORK/libzstd/lib" "${vars[@]}" install-static install-includes install-pc
+  "$LLVM_NM" "$DEPS/lib/libzstd.a" | grep ' U pthread_create' >/dev/null ||
+    { echo "libzstd.a is not the multi-threaded build"; return 1; }
 }
 
 step_xz() {
+  # xz's CMake build (liblzma only): a third of the time of its autotools build on these machines
   unpack xz-utils
-  cd "$WORK/xz-utils"
-  CC="$TARGET_CC" CFLAGS="$DEP_CFLAGS" LDFLAGS="$DEP_LDFLAGS" AR="$LLVM_AR" RANLIB="$LLVM_RANLIB" \
-    NM="$LLVM_NM" ./configure --prefix="$DEPS" --libdir="$DEPS/lib" \
-    --disable-shared --enable-static --disable-nls --disable-doc --disable-scripts \
-    --disable-xz --disable-xzdec --disable-lzmadec --disable-lzmainfo --disable-lzma-links \
-    --disable-dependency-tracking
-  make -C src/liblzma -j "$JOBS" install
+  phase configure
+  cmake -S "$WORK/xz-utils" -B "$WORK/xz-utils/build-musl" "${CMAKE_COMMON[@]}" \
+    -DCREATE_XZ_SYMLINKS=OFF -DCREATE_LZMA_SYMLINKS=OFF
+  phase build
+  cmake --build "$WORK/xz-utils/build-musl" -j "$JOBS" --target liblzma
+  phase install
+  cmake --install "$WORK/xz-utils/build-musl" --component liblzma_Development
 }
 
 step_mbedtls() {
@@ -375,16 +461,20 @@ step_mbedtls() {
   "$PYTHON3" scripts/config.py unset MBEDTLS_SSL_PROTO_TLS1
   "$PYTHON3" scripts/config.py unset MBEDTLS_SSL_PROTO_TLS1_1
   "$PYTHON3" scripts/config.py unset MBEDTLS_SSL_CBC_RECORD_SPLITTING
+  phase configure
   cmake -S . -B build "${CMAKE_COMMON[@]}" \
     -DENABLE_PROGRAMS=OFF -DENABLE_TESTING=OFF -DMBEDTLS_FATAL_WARNINGS=OFF \
     -DUSE_STATIC_MBEDTLS_LIBRARY=ON -DUSE_SHARED_MBEDTLS_LIBRARY=OFF -DLINK_WITH_PTHREAD=ON \
     -DMBEDTLS_PYTHON_EXECUTABLE="$PYTHON3" -DGEN_FILES=OFF
+  phase build
   cmake --build build -j "$JOBS"
+  phase install
   cmake --install build
 }
 
 step_curl() {
   unpack curl
+  phase configure
   cmake -S "$WORK/curl" -B "$WORK/curl/build-musl" "${CMAKE_COMMON[@]}" \
     -DBUILD_CURL_EXE=OFF -DBUILD_SHARED_LIBS=OFF -DENABLE_MANUAL=OFF -DPICKY_COMPILER=OFF \
     -DHTTP_ONLY=ON -DCURL_DISABLE_LDAP=ON -DCURL_DISABLE_LDAPS=ON \
@@ -400,22 +490,28 @@ step_curl() {
     -DCURL_USE_GSSAPI=OFF -DENABLE_ARES=OFF -DENABLE_THREADED_RESOLVER=ON \
     -DCURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt -DCURL_CA_PATH=none \
     -DCURL_CA_FALLBACK=OFF
+  phase build
   cmake --build "$WORK/curl/build-musl" -j "$JOBS"
+  phase install
   cmake --install "$WORK/curl/build-musl"
 }
 
 step_cjson() {
   unpack cjson
+  phase configure
   cmake -S "$WORK/cjson" -B "$WORK/cjson/build-musl" "${CMAKE_COMMON[@]}" \
     -DENABLE_CJSON_TEST=OFF -DENABLE_CJSON_UTILS=OFF -DBUILD_SHARED_AND_STATIC_LIBS=OFF \
     -DENABLE_CUSTOM_COMPILER_FLAGS=OFF -DENABLE_TARGET_EXPORT=ON -DENABLE_LOCALES=ON
+  phase build
   cmake --build "$WORK/cjson/build-musl" -j "$JOBS"
+  phase install
   cmake --install "$WORK/cjson/build-musl"
 }
 
 step_libarchive() {
   unpack libarchive
   local b=$WORK/libarchive/build-musl
+  phase configure
   cmake -S "$WORK/libarchive" -B "$b" "${CMAKE_COMMON[@]}" \
     -DENABLE_ZLIB=ON -DENABLE_ZSTD=ON -DENABLE_LZMA=ON -DHAVE_LZMA_STREAM_ENCODER_MT=1 \
     -DENABLE_OPENSSL=OFF -DENABLE_MBEDTLS=OFF -DENABLE_NETTLE=OFF -DENABLE_CNG=OFF \
@@ -424,7 +520,9 @@ step_libarchive() {
     -DENABLE_LIBGCC=OFF -DENABLE_XATTR=ON \
     -DENABLE_TAR=OFF -DENABLE_CPIO=OFF -DENABLE_CAT=OFF -DENABLE_TEST=OFF -DENABLE_WERROR=OFF \
     -DENABLE_INSTALL=OFF
+  phase build
   cmake --build "$b" -j "$JOBS" --target archive_static
+  phase install
   install -m 644 "$b/libarchive/libarchive.a" "$DEPS/lib/libarchive.a"
   install -m 644 "$WORK/libarchive/libarchive/archive.h" "$WORK/libarchive/libarchive/archive_entry.h" \
     "$DEPS/include/"
@@ -433,29 +531,39 @@ step_libarchive() {
 step_libsodium() {
   unpack libsodium
   cd "$WORK/libsodium"
+  phase autogen
   ./autogen.sh -s
+  phase configure
   CC="$TARGET_CC" CFLAGS="$DEP_CFLAGS" LDFLAGS="$DEP_LDFLAGS" AR="$LLVM_AR" RANLIB="$LLVM_RANLIB" \
     NM="$LLVM_NM" ./configure --prefix="$DEPS" --libdir="$DEPS/lib" \
     --disable-shared --enable-static --disable-dependency-tracking --disable-debug
+  phase build
   make -j "$JOBS"
+  phase install
   make install
 }
 
 step_yaml_cpp() {
   unpack yaml-cpp
+  phase configure
   cmake -S "$WORK/yaml-cpp" -B "$WORK/yaml-cpp/build-musl" "${CMAKE_COMMON[@]}" \
     -DYAML_CPP_BUILD_TESTS=OFF -DYAML_CPP_BUILD_TOOLS=OFF -DYAML_CPP_BUILD_CONTRIB=OFF \
     -DYAML_BUILD_SHARED_LIBS=OFF -DYAML_CPP_INSTALL=ON
+  phase build
   cmake --build "$WORK/yaml-cpp/build-musl" -j "$JOBS"
+  phase install
   cmake --install "$WORK/yaml-cpp/build-musl"
 }
 
 step_googletest() {
   unpack googletest
+  phase configure
   cmake -S "$WORK/googletest" -B "$WORK/googletest/build-musl" "${CMAKE_COMMON[@]}" \
     -DBUILD_GMOCK=ON -DINSTALL_GTEST=ON -Dgtest_build_tests=OFF -Dgmock_build_tests=OFF \
     -Dgtest_disable_pthreads=OFF
+  phase build
   cmake --build "$WORK/googletest/build-musl" -j "$JOBS"
+  phase install
   cmake --install "$WORK/googletest/build-musl"
 }
 
@@ -488,19 +596,83 @@ step_finalize() {
   du -sh "$OUT"
 }
 
-run_step sysroot    step_sysroot
-run_step libcxx     step_libcxx
-run_step zlib       step_zlib
-run_step zstd       step_zstd
-run_step xz         step_xz
-run_step mbedtls    step_mbedtls
-run_step curl       step_curl
-run_step cjson      step_cjson
-run_step libarchive step_libarchive
-run_step libsodium  step_libsodium
-run_step yaml-cpp   step_yaml_cpp
-run_step googletest step_googletest
-run_step finalize   step_finalize
+# The library steps and their dependencies, in start priority order (longest chains first). They
+# run in parallel, up to $SLOTS at a time: configure scripts and CMake checks are serial, so two
+# cores are only kept busy by more than one build at a time.
+STEPS=(
+  "libcxx     |                  |step_libcxx"
+  "zlib       |                  |step_zlib"
+  "xz         |                  |step_xz"
+  "zstd       |                  |step_zstd"
+  "mbedtls    |                  |step_mbedtls"
+  "libarchive |zlib zstd xz      |step_libarchive"
+  "libsodium  |                  |step_libsodium"
+  "curl       |zlib zstd mbedtls |step_curl"
+  "yaml-cpp   |libcxx            |step_yaml_cpp"
+  "googletest |libcxx            |step_googletest"
+  "cjson      |                  |step_cjson"
+)
+SLOTS=$((JOBS + 1))
+declare -A ST_DEPS=() ST_FUNC=() ST_STATE=() RUNNING=()
+ORDER=()
+nr=4   # 01 install-packages, 02 resolve-sources, 03 sysroot
+for e in "${STEPS[@]}"; do
+  IFS='|' read -r n d f <<<"$e"
+  n=${n// /}; f=${f// /}
+  ORDER+=("$n"); ST_DEPS[$n]=$d; ST_FUNC[$n]=$f; ST_STATE[$n]=pending; STEP_NR[$n]=$((nr++))
+done
+STEP_NR[sysroot]=3; STEP_NR[finalize]=$nr
+
+run_step sysroot step_sysroot
+
+stop_running() {
+  local pid
+  set +m   # no job-control notices for the steps being stopped
+  : >"$LOG_DIR/.aborting"
+  for pid in "${!RUNNING[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+}
+trap 'log "interrupted"; stop_running; exit 130' INT TERM
+failed=""
+set -m   # a process group per step, so a failure can stop the others with everything they run
+while :; do
+  if [[ -z $failed ]]; then
+    for n in "${ORDER[@]}"; do
+      ((${#RUNNING[@]} < SLOTS)) || break
+      [[ ${ST_STATE[$n]} == pending ]] || continue
+      ready=1
+      for d in ${ST_DEPS[$n]}; do [[ ${ST_STATE[$d]} == done ]] || ready=0; done
+      ((ready)) || continue
+      run_step "$n" "${ST_FUNC[$n]}" &
+      RUNNING[$!]=$n; ST_STATE[$n]=running
+    done
+  fi
+  ((${#RUNNING[@]})) || break
+  rc=0
+  wait -n -p done_pid "${!RUNNING[@]}" || rc=$?
+  if [[ -z ${done_pid:-} || -z ${RUNNING[$done_pid]:-} ]]; then
+    # no status for a known step (should not happen): treat vanished steps as failed
+    for pid in "${!RUNNING[@]}"; do
+      kill -0 "$pid" 2>/dev/null || { done_pid=$pid; rc=1; break; }
+    done
+    [[ -n ${done_pid:-} && -n ${RUNNING[$done_pid]:-} ]] || continue
+  fi
+  n=${RUNNING[$done_pid]}; unset "RUNNING[$done_pid]"
+  if ((rc == 0)); then
+    ST_STATE[$n]=done
+  else
+    failed=$n
+    ((${#RUNNING[@]} == 0)) || log "stopping the steps still running: ${RUNNING[*]}"
+    stop_running
+    wait || true
+    break
+  fi
+done
+set +m
+trap 'log "interrupted"; exit 130' INT TERM
+[[ -z $failed ]] || exit 1
+for n in "${ORDER[@]}"; do [[ ${ST_STATE[$n]} == done ]] || die "step $n did not run (scheduler bug)"; done
+
+run_step finalize step_finalize
 
 # ---------------------------------------------------------------------------------------------------
 # 5. Publish: atomic rename, then mark complete.

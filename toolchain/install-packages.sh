@@ -12,7 +12,7 @@ PACKAGES=(
   musl-dev musl-tools linux-libc-dev           # C library for the sysroot + kernel headers
   dpkg-dev                                     # dpkg-source, used to unpack `apt-get source` downloads
   autoconf automake libtool pkg-config         # libsodium's autogen.sh, xz's configure
-  python3 xz-utils bzip2 patch file            # libc++ build, tarball formats, Debian patches, smoke check
+  python3 xz-utils bzip2 patch file binutils   # libc++ build, tarballs, Debian patches, smoke check (file, readelf)
 )
 SRC_FILE=/etc/apt/sources.list.d/elemental-src.sources
 APT=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -q -y)

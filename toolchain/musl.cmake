@@ -90,13 +90,20 @@ endif()
 set_property(GLOBAL PROPERTY TARGET_SUPPORTS_SHARED_LIBS FALSE)
 set(BUILD_SHARED_LIBS OFF CACHE BOOL "")
 
-# Host environment must not leak into compiles/links (LIBRARY_PATH is set for CUDA on some machines).
-unset(ENV{LIBRARY_PATH})
+# Host environment must not leak into compiles/links: clang adds every LIBRARY_PATH dir (set for
+# CUDA stubs on some machines) to the link line. Unset for configure-time checks; if it is set, it
+# will likely be set when building too, so links then run through `env -u LIBRARY_PATH`.
+if(DEFINED ENV{LIBRARY_PATH})
+  set(ELEMENTAL_UNSET_LIBRARY_PATH ON CACHE INTERNAL "LIBRARY_PATH was set at configure time")
+  unset(ENV{LIBRARY_PATH})
+endif()
+if(ELEMENTAL_UNSET_LIBRARY_PATH)
+  set(CMAKE_C_LINKER_LAUNCHER   env -u LIBRARY_PATH)
+  set(CMAKE_CXX_LINKER_LAUNCHER env -u LIBRARY_PATH)
+endif()
 unset(ENV{CPATH})
 unset(ENV{C_INCLUDE_PATH})
 unset(ENV{CPLUS_INCLUDE_PATH})
-set(CMAKE_C_LINKER_LAUNCHER   env -u LIBRARY_PATH)
-set(CMAKE_CXX_LINKER_LAUNCHER env -u LIBRARY_PATH)
 
 # Libraries, headers and CMake packages come only from the toolchain dir (deps prefix, then sysroot).
 set(CMAKE_FIND_ROOT_PATH "${_tc}/deps" "${_tc}/sysroot")
