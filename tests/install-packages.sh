@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests need (test API server, checks).
 # Quick no-op when everything is already installed.
 set -euo pipefail
-pkgs=(python3 python3-pytest python3-jwt python3-cryptography python3-yaml openssl util-linux time file binutils)
+pkgs=(python3 python3-pytest python3-jwt python3-cryptography python3-yaml openssl util-linux time file binutils
+      docker-registry umoci skopeo)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: builds the agent with the musl toolchain, then the unit
 # tests (ctest), the test API server's own checks and the integration tests
-# (the static agent against the test API server over HTTPS).
+# (the static agent against the test API server over HTTPS), and the OCI
+# pull tests (against Debian's docker-registry).
 set -euo pipefail
 unset LIBRARY_PATH
 cd "$(dirname "$0")/.."
@@ -21,5 +22,8 @@ echo "== test API server checks"
 
 echo "== integration tests"
 ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+echo "== OCI pull tests (a real docker-registry, images built with umoci and skopeo)"
+ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/oci
 
 echo "== all tests passed in $(( $(date +%s) - start ))s"

@@ -1,6 +1,8 @@
 // Hand-written argument parsing and the help texts.
 #include "cli/args.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <string_view>
 
 #include "config/config.hpp"
@@ -28,8 +30,14 @@ constexpr CommandInfo kCommands[] = {
     {Command::kReset, "reset", "Resets this Elemental host", "Resets this Elemental host"},
     {Command::kVersion, "version", "Returns the version of the elemental-agent",
      "Returns the version of the elemental-agent"},
+    {Command::kPull, "pull", "Pulls an OCI image and writes its root filesystem into a directory",
+     "Pulls an OCI image from a registry and writes its root filesystem into a directory"},
     {Command::kHelp, "help", "Help about any command", "Help about any command"},
 };
+
+// The string-valued flags of `pull`.
+constexpr const char* kPullFlags[] = {"--to", "--insecure-registry", "--ca-file", "--auth-file",
+                                      "--platform"};
 
 const CommandInfo* FindCommand(std::string_view name) {
   for (const auto& c : kCommands) {
@@ -68,6 +76,7 @@ Expected<Args> ParseArgs(const std::vector<std::string>& args) {
   out.config_path = config::kDefaultConfigPath;
   bool install_seen = false;
   bool topic_seen = false;
+  std::string pull_flag_seen;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a.size() > 1 && a[0] == '-') {
@@ -95,6 +104,19 @@ Expected<Args> ParseArgs(const std::vector<std::string>& args) {
         if (!b) return b.error();
         out.install = *b;
         install_seen = true;
+      } else if (std::find(std::begin(kPullFlags), std::end(kPullFlags), name) !=
+                 std::end(kPullFlags)) {
+        if (!has_value) {
+          if (i + 1 >= args.size()) return Error("flag needs an argument: " + name);
+          value = args[++i];
+        }
+        if (value.empty()) return Error("flag needs an argument: " + name);
+        pull_flag_seen = name;
+        if (name == "--to") out.pull_to = value;
+        if (name == "--insecure-registry") out.insecure_registries.push_back(value);
+        if (name == "--ca-file") out.ca_file = value;
+        if (name == "--auth-file") out.auth_file = value;
+        if (name == "--platform") out.platform = value;
       } else if ((name == "--help" || name == "-h") && !has_value) {
         out.help = true;
       } else if (a.rfind("--", 0) == 0) {
@@ -118,6 +140,10 @@ Expected<Args> ParseArgs(const std::vector<std::string>& args) {
       topic_seen = true;
       continue;
     }
+    if (out.command == Command::kPull && out.pull_ref.empty()) {
+      out.pull_ref = a;
+      continue;
+    }
     return Error("unexpected argument \"" + a + "\" for \"elemental-agent " +
                  CommandName(out.command) + "\"");
   }
@@ -125,6 +151,14 @@ Expected<Args> ParseArgs(const std::vector<std::string>& args) {
   if (install_seen && out.command != Command::kRegister &&
       !(out.command == Command::kHelp || out.help)) {
     return Error("unknown flag: --install");
+  }
+  bool helping = out.command == Command::kHelp || out.help;
+  if (!pull_flag_seen.empty() && out.command != Command::kPull && !helping) {
+    return Error("unknown flag: " + pull_flag_seen);
+  }
+  if (out.command == Command::kPull && !helping) {
+    if (out.pull_ref.empty()) return Error("pull needs an image reference");
+    if (out.pull_to.empty()) return Error("required flag(s) \"to\" not set");
   }
   if (out.command == Command::kHelp) {
     out.help = true;
@@ -157,10 +191,24 @@ std::string Usage(Command command) {
     return s;
   }
   std::string s = std::string(info->long_help) + "\n\nUsage:\n  elemental-agent " + info->name;
-  s += command == Command::kRegister ? " [--install] [flags]\n" : " [flags]\n";
+  if (command == Command::kRegister) {
+    s += " [--install] [flags]\n";
+  } else if (command == Command::kPull) {
+    s += " REF --to DIR [flags]\n";
+  } else {
+    s += " [flags]\n";
+  }
   s += "\nFlags:\n";
   if (command == Command::kRegister) {
     s += "      --install         Automatically installs the system after registration\n";
+  }
+  if (command == Command::kPull) {
+    s += "      --to string                 Directory to write the root filesystem into\n"
+         "      --insecure-registry string  Registry (host[:port]) to reach over plain HTTP\n"
+         "      --ca-file string            PEM CA bundle for HTTPS registries\n"
+         "      --auth-file string          Docker config.json with registry credentials\n"
+         "      --platform string           Platform to pick from an index (default "
+         "\"linux/amd64\")\n";
   }
   s += "  -h, --help            Shows this help\n";
   s += "\nGlobal Flags:\n";

@@ -1,6 +1,8 @@
 // Command line parsing, by hand: global flags, one command, its flags.
 //
 //   elemental-agent [--config PATH] [--debug] COMMAND [--install]
+//   elemental-agent pull REF --to DIR [--insecure-registry HOST]... [--ca-file F]
+//                   [--auth-file config.json] [--platform os/arch[/variant]]
 //
 // Flags may come before or after the command (as with upstream's cobra).
 #pragma once
@@ -12,7 +14,7 @@
 
 namespace elemental::cli {
 
-enum class Command { kNone, kRegister, kInstall, kRun, kReset, kVersion, kHelp };
+enum class Command { kNone, kRegister, kInstall, kRun, kReset, kVersion, kHelp, kPull };
 
 struct Args {
   Command command = Command::kNone;
@@ -21,6 +23,17 @@ struct Args {
   bool install = false;     // register --install
   bool help = false;        // -h/--help, or the `help` command
   Command help_topic = Command::kNone;  // `help register`, `register --help`
+
+  // `pull` only: the image reference, the target directory (--to), plain-HTTP
+  // registries (--insecure-registry, repeatable), a CA bundle (--ca-file), a
+  // Docker config.json (--auth-file) and the platform (--platform, default
+  // linux/amd64).
+  std::string pull_ref;
+  std::string pull_to;
+  std::vector<std::string> insecure_registries;
+  std::string ca_file;
+  std::string auth_file;
+  std::string platform = "linux/amd64";
 };
 
 // Parses argv without argv[0]. Errors are usage errors, worded as cobra's:

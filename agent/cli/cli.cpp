@@ -9,6 +9,7 @@
 #include "cli/args.hpp"
 #include "cli/init.hpp"
 #include "common/log.hpp"
+#include "oci/pull.hpp"
 #include "phase/install.hpp"
 #include "phase/post.hpp"
 #include "phase/register.hpp"
@@ -44,6 +45,30 @@ void InstallHost(phase::AgentContext& ctx) {
   log::Info("Installing host");
   phase::Install(ctx);
   phase::HandlePost(*ctx.plugin, ctx.config.agent.post_install);
+}
+
+// `pull`: the OCI library alone, without config or registration.
+int PullCommand(const Args& args) {
+  oci::PullOptions opts;
+  opts.registry.insecure_registries = args.insecure_registries;
+  opts.registry.ca_file = args.ca_file;
+  opts.registry.auth_file = args.auth_file;
+  auto platform = oci::ParsePlatform(args.platform);
+  if (!platform) return Fatal("pull image", platform.error());
+  opts.platform = *platform;
+  size_t last_layer = static_cast<size_t>(-1);
+  opts.progress = [&](const oci::Progress& p) {
+    if (p.layer != last_layer) {
+      last_layer = p.layer;
+      log::Info("Layer " + std::to_string(p.layer + 1) + "/" + std::to_string(p.layers) + " " +
+                p.digest + " (" + std::to_string(p.total) + " bytes)");
+    }
+  };
+  log::Info("Pulling " + args.pull_ref + " into " + args.pull_to);
+  auto result = oci::Pull(args.pull_ref, args.pull_to, opts);
+  if (!result) return Fatal("pull image", result.error());
+  log::Info("Pulled " + args.pull_ref + " (manifest " + result->manifest_digest + ")");
+  return kExitOk;
 }
 
 int RunCommand(const Args& args) {
@@ -98,6 +123,10 @@ int Main(int argc, char** argv) {
     log::Info(std::string("Agent version ") + ELEMENTAL_VERSION + ", commit " + ELEMENTAL_COMMIT +
               ", commit date " + ELEMENTAL_COMMIT_DATE);
     return kExitOk;
+  }
+  if (args->command == Command::kPull) {
+    log::EnableDebug(args->debug);
+    return PullCommand(*args);
   }
   return RunCommand(*args);
 }
