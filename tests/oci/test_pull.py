@@ -43,30 +43,9 @@ def run(*cmd, **kw):
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     d = tmp_path_factory.mktemp("registry")
-    port = free_port()
-    cfg = d / "config.yml"
-    cfg.write_text(f"""version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: {d}/data
-http:
-  addr: 127.0.0.1:{port}
-""")
-    log = open(d / "registry.log", "w")
-    proc = subprocess.Popen([REGISTRY_BIN, "serve", str(cfg)], stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}/v2/"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            break
-        except Exception:
-            if proc.poll() is not None:
-                raise RuntimeError("registry exited: " + (d / "registry.log").read_text())
-            time.sleep(0.1)
-    REGISTRY_CFG[f"127.0.0.1:{port}"] = cfg
-    yield f"127.0.0.1:{port}"
+    proc, addr = start_registry(d)
+    REGISTRY_CFG[addr] = d / "config.yml"
+    yield addr
     proc.terminate()
     proc.wait(timeout=10)
 
