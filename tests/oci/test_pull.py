@@ -50,6 +50,12 @@ def registry(tmp_path_factory):
     proc.wait(timeout=10)
 
 
+def pull(*args):
+    """Runs `elemental-agent pull ARGS...` and returns the finished process."""
+    return subprocess.run([AGENT, "pull", *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+
+
 def build_image(layout, tag):
     """Two layers: a varied tree, then deletions (whiteouts) and changes."""
     run("umoci", "init", "--layout", str(layout))
@@ -134,9 +140,7 @@ def test_pull_matches_umoci_unpack(registry, tmp_path, fmt):
     run("umoci", "unpack", "--image", f"{layout}:v1", str(ref_bundle))
     target = tmp_path / "target"
     target.mkdir()
-    res = subprocess.run([AGENT, "pull", f"oci://{registry}/test/img-{fmt}:v1", "--to",
-                          str(target), "--insecure-registry", registry],
-                         capture_output=True, text=True, timeout=300)
+    res = pull(f"oci://{registry}/test/img-{fmt}:v1", "--to", str(target), "--insecure-registry", registry)
     assert res.returncode == 0, res.stderr + res.stdout
     want = tree(ref_bundle / "rootfs")
     got = tree(target)
@@ -152,9 +156,7 @@ def test_pull_matches_umoci_unpack(registry, tmp_path, fmt):
 def test_pull_errors(registry, tmp_path):
     target = tmp_path / "t"
     target.mkdir()
-    res = subprocess.run([AGENT, "pull", f"{registry}/no/such:v1", "--to", str(target),
-                          "--insecure-registry", registry],
-                         capture_output=True, text=True, timeout=120)
+    res = pull(f"{registry}/no/such:v1", "--to", str(target), "--insecure-registry", registry)
     assert res.returncode != 0
     out = res.stdout + res.stderr
     assert "not found (HTTP 404)" in out and registry in out
@@ -193,9 +195,7 @@ def test_digest_mismatch_fails(registry, tmp_path):
     victim.write_bytes(bytes(content))
     target = tmp_path / "t"
     target.mkdir()
-    res = subprocess.run([AGENT, "pull", f"{registry}/test/corrupt:v1", "--to", str(target),
-                          "--insecure-registry", registry],
-                         capture_output=True, text=True, timeout=120)
+    res = pull(f"{registry}/test/corrupt:v1", "--to", str(target), "--insecure-registry", registry)
     assert res.returncode != 0
     assert "digest mismatch" in res.stdout + res.stderr
 
@@ -295,10 +295,7 @@ def test_bearer_auth_redirect_retry_and_resume(registry, tmp_path):
         auth.write_text(json.dumps({"auths": {proxy.address: {"auth": cred}}}))
         target = tmp_path / "t"
         target.mkdir()
-        res = subprocess.run([AGENT, "pull", f"oci://{proxy.address}/test/flaky:v1", "--to",
-                              str(target), "--insecure-registry", proxy.address,
-                              "--auth-file", str(auth)],
-                             capture_output=True, text=True, timeout=120)
+        res = pull(f"oci://{proxy.address}/test/flaky:v1", "--to", str(target), "--insecure-registry", proxy.address, "--auth-file", str(auth))
         assert res.returncode == 0, res.stdout + res.stderr
         ref = tmp_path / "ref"
         run("skopeo", "copy", "--src-tls-verify=false", f"docker://{registry}/test/flaky:v1",
@@ -319,8 +316,7 @@ def test_https_is_the_default(registry, tmp_path):
     push_image(registry, tmp_path, "test/tls")
     target = tmp_path / "t"
     target.mkdir()
-    res = subprocess.run([AGENT, "pull", f"{registry}/test/tls:v1", "--to", str(target)],
-                         capture_output=True, text=True, timeout=120)
+    res = pull(f"{registry}/test/tls:v1", "--to", str(target))
     assert res.returncode != 0
     assert not any(target.iterdir())
 
@@ -374,9 +370,7 @@ def test_https_with_custom_ca(tmp_path):
         target = tmp_path / "t"
         target.mkdir()
         local = addr.replace("127.0.0.1", "localhost")
-        res = subprocess.run([AGENT, "pull", f"{local}/test/tls:v1", "--to", str(target),
-                              "--ca-file", str(d / "ca.pem")],
-                             capture_output=True, text=True, timeout=120)
+        res = pull(f"{local}/test/tls:v1", "--to", str(target), "--ca-file", str(d / "ca.pem"))
         assert res.returncode == 0, res.stdout + res.stderr
         ref = tmp_path / "ref"
         run("umoci", "unpack", "--image", f"{layout}:v1", str(ref))
@@ -384,8 +378,7 @@ def test_https_with_custom_ca(tmp_path):
         # Without the CA the certificate is refused, at once (not retried).
         other = tmp_path / "t2"
         other.mkdir()
-        res = subprocess.run([AGENT, "pull", f"{local}/test/tls:v1", "--to", str(other)],
-                             capture_output=True, text=True, timeout=120)
+        res = pull(f"{local}/test/tls:v1", "--to", str(other))
         assert res.returncode != 0
         assert "giving up" not in res.stdout + res.stderr
     finally:
@@ -403,16 +396,12 @@ def test_pull_by_digest(registry, tmp_path):
         digest = "sha256:" + hashlib.sha256(r.read()).hexdigest()
     target = tmp_path / "t"
     target.mkdir()
-    res = subprocess.run([AGENT, "pull", f"oci://{registry}/test/bydigest@{digest}", "--to",
-                          str(target), "--insecure-registry", registry],
-                         capture_output=True, text=True, timeout=120)
+    res = pull(f"oci://{registry}/test/bydigest@{digest}", "--to", str(target), "--insecure-registry", registry)
     assert res.returncode == 0, res.stdout + res.stderr
     assert digest in res.stdout + res.stderr
     assert (target / "etc/hosts").read_text() == "127.0.0.1 localhost\n"
     # A digest the registry does not have: a clear 404 naming the reference.
     bad = "sha256:" + "0" * 64
-    res = subprocess.run([AGENT, "pull", f"{registry}/test/bydigest@{bad}", "--to",
-                          str(target), "--insecure-registry", registry],
-                         capture_output=True, text=True, timeout=120)
+    res = pull(f"{registry}/test/bydigest@{bad}", "--to", str(target), "--insecure-registry", registry)
     assert res.returncode != 0
     assert f"test/bydigest@{bad}" in res.stdout + res.stderr
