@@ -2,6 +2,7 @@
 // token scrubber for what commands print. See cloudinit.hpp.
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,6 +114,15 @@ Expected<RunResult> ExecProcessRunner::Run(const Command& cmd, const std::string
     return ErrnoError("fork", err);
   }
   if (pid == 0) {
+    // Commands start with default signal handling whatever the agent (or a
+    // library in it) set: `curl ... | sh` relies on SIGPIPE killing a writer.
+    struct sigaction dfl;
+    std::memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD}) ::sigaction(sig, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::dup2(devnull, 0);
     ::dup2(out[1], 1);
     ::dup2(out[1], 2);

@@ -728,6 +728,22 @@ TEST_F(ExecRunnerTest, RunsShellAndArgvCommandsAndCapturesOutput) {
   EXPECT_EQ(r.error().message(), "starting '/nonexistent/program': No such file or directory");
 }
 
+TEST_F(ExecRunnerTest, CommandsGetDefaultSignalHandling) {
+  // A shell cannot undo a SIGPIPE ignored at its start; the runner must not
+  // pass the agent's dispositions on.
+  struct sigaction ign = {}, old = {};
+  ign.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGPIPE, &ign, &old), 0);
+  ExecProcessRunner runner;
+  Command c;
+  c.argv = {"/bin/sh", "-c", "kill -PIPE $$; echo survived"};
+  auto r = runner.Run(c, "/");
+  ::sigaction(SIGPIPE, &old, nullptr);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->exit_status, 128 + SIGPIPE);
+  EXPECT_EQ(r->output, "");
+}
+
 TEST_F(ExecRunnerTest, ABackgroundDaemonDoesNotHoldTheApply) {
   // The daemon keeps stdout open; the runner must return when the command
   // itself exits, not when the pipe closes.
