@@ -467,4 +467,16 @@ Expected<ApplyResult> Apply(const CloudConfig& config, const std::string& root_p
   return result;
 }
 
+Expected<ApplyResult> ApplyFile(const std::string& config_path, const std::string& root,
+                                const std::string& state_dir, ProcessRunner& runner) {
+  const std::string context = "applying cloud-config '" + config_path + "'";
+  auto text = fs::ReadFile(config_path, {.what = "cloud-config", .max_bytes = kMaxConfigBytes});
+  if (!text) return text.error().Wrap(context);
+  auto cfg = Parse(*text);
+  if (!cfg) return cfg.error().Wrap(context);
+  auto res = Apply(*cfg, root, state_dir, runner);
+  if (!res) return res.error().Wrap(context);
+  return res;
+}
+
 }  // namespace elemental::cloudinit

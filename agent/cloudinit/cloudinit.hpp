@@ -15,6 +15,7 @@
 // parameters: "/" and a folder on COS_OEM in production, temp dirs in tests.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -144,5 +145,15 @@ struct ApplyResult {
 // 'etcd' (not in <root>/etc/passwd)", "writing the apply marker: ...".
 Expected<ApplyResult> Apply(const CloudConfig& config, const std::string& root,
                             const std::string& state_dir, ProcessRunner& runner);
+
+// Largest stored cloud-config ApplyFile reads.
+inline constexpr size_t kMaxConfigBytes = 16u << 20;
+
+// Reads a stored cloud-config (e.g. on COS_OEM), parses and applies it: what
+// early boot does. Errors are wrapped in "applying cloud-config '<path>'"; a
+// missing file keeps ENOENT as the error code, so a caller can tell "nothing
+// stored" from a failure.
+Expected<ApplyResult> ApplyFile(const std::string& config_path, const std::string& root,
+                                const std::string& state_dir, ProcessRunner& runner);
 
 }  // namespace elemental::cloudinit

@@ -456,6 +456,12 @@ TEST_F(CloudInitTest, BadInputsAreClearErrors) {
   }
 }
 
+TEST_F(CloudInitTest, DeeplyNestedYamlIsAnErrorNotACrash) {
+  auto cfg = Parse("runcmd: " + std::string(20000, '[') + std::string(20000, ']'));
+  ASSERT_FALSE(cfg);
+  EXPECT_THAT(cfg.error().message(), HasSubstr("parsing cloud-config: line 1"));
+}
+
 TEST_F(CloudInitTest, UnknownKeysAreWarningsNotErrors) {
   auto cfg = Parse("#cloud-config\nhostname: h1\nntp: {enabled: true}\n"
                    "write_files:\n- {path: /a, content: x, fancy: 1}\n");
@@ -598,6 +604,28 @@ TEST_F(CloudInitTest, SameConfigIsAppliedOnce) {
   ASSERT_TRUE(third) << third.error().message();
   EXPECT_FALSE(third->already_applied);
   EXPECT_EQ(runner_.calls.size(), 6u);
+}
+
+TEST_F(CloudInitTest, ApplyFileReadsTheStoredConfig) {
+  const std::string stored = base_ + "/oem/bootstrap-cloud-config.yaml";
+  auto missing = ApplyFile(stored, root_, state_, runner_);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ENOENT);
+  EXPECT_THAT(missing.error().message(), HasSubstr("applying cloud-config '" + stored + "'"));
+
+  ASSERT_TRUE(fs::WriteFileDurable(stored, kRke2, 0600));
+  auto res = ApplyFile(stored, root_, state_, runner_);
+  ASSERT_TRUE(res) << res.error().message();
+  EXPECT_EQ(res->commands_run, 3u);
+  res = ApplyFile(stored, root_, state_, runner_);
+  ASSERT_TRUE(res) << res.error().message();
+  EXPECT_TRUE(res->already_applied);
+
+  ASSERT_TRUE(fs::WriteFileDurable(stored, "runcmd: ls\n", 0600));
+  res = ApplyFile(stored, root_, state_, runner_);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().message(),
+            "applying cloud-config '" + stored + "': runcmd: expected a list, got a string");
 }
 
 TEST_F(CloudInitTest, FailedApplyStopsAtTheFailingCommandAndIsNotMarked) {
