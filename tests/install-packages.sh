@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need (test API server, checks).
+# Installs the Debian packages the tests need (test API server, checks;
+# gdisk, fdisk, e2fsprogs, dosfstools check what agent/disk writes).
 # Quick no-op when everything is already installed.
 set -euo pipefail
 pkgs=(python3 python3-pytest python3-jwt python3-cryptography python3-yaml openssl util-linux time file binutils
-      docker-registry umoci skopeo)
+      docker-registry umoci skopeo gdisk fdisk e2fsprogs dosfstools)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
