@@ -18,6 +18,7 @@
 #include "disk/device.hpp"
 #include "disk/format.hpp"
 #include "disk/gpt.hpp"
+#include "disk/layout.hpp"
 #include "disk/loop.hpp"
 #include "disk/plan.hpp"
 #include "disk/sysfs.hpp"
@@ -257,6 +258,46 @@ TEST(DiskLoopTest, FourKSectorLoopDevice) {
     EXPECT_EQ((*parts)[2].size_bytes, 3072 * kMiB);
   }
   ASSERT_TRUE(loop->Detach());
+}
+
+}  // namespace
+}  // namespace elemental::disk
+
+namespace elemental::disk {
+namespace {
+
+// The calls the plugin makes, on a loop device: CreateLayout, FormatLayout,
+// then OpenLayout finds the same nodes (as after a reboot or with noFormat).
+TEST(DiskLoopTest, LayoutCallsOnLoopDevice) {
+  ASSERT_EQ(geteuid(), 0u) << "this test attaches loop devices and needs root";
+  TempDir tmp;
+  std::string image = tmp.path() + "/disk.img";
+  PartitionSizes sizes{64, 16, 32, 16};
+  MakeSparse(image, MinimumDiskBytes(sizes));
+  auto loop = LoopDevice::Attach(image);
+  ASSERT_TRUE(loop) << loop.error().message();
+  ASSERT_TRUE(WaitFor(loop->path()));
+  auto layout = CreateLayout(loop->path(), sizes);
+  ASSERT_TRUE(layout) << layout.error().message();
+  ASSERT_EQ(layout->partitions.size(), 5u);
+  for (const auto& p : layout->partitions) ASSERT_TRUE(WaitFor(p.node)) << p.node;
+  EXPECT_EQ(layout->Find("COS_SYSTEM_A")->node, "/dev/" + PartitionName(loop->name(), 3));
+  ExecProcessRunner runner;
+  auto st = FormatLayout(runner, FormatTools{"/sbin"}, *layout);
+  ASSERT_TRUE(st) << st.error().message();
+  for (const auto& p : layout->partitions) {
+    auto label = Sh("blkid -p -o value -s LABEL " + p.node);
+    EXPECT_EQ(label.output, p.label + "\n") << p.node;
+    auto type = Sh("blkid -p -o value -s TYPE " + p.node);
+    EXPECT_EQ(type.output, std::string(FsTypeName(p.fs)) + "\n") << p.node;
+  }
+  auto fsck = Sh("e2fsck -fn " + layout->Find("COS_PERSISTENT")->node + " 2>&1");
+  EXPECT_EQ(fsck.status, 0) << fsck.output;
+  auto opened = OpenLayout(loop->path());
+  ASSERT_TRUE(opened) << opened.error().message();
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(opened->partitions[i].node, layout->partitions[i].node);
+  }
 }
 
 }  // namespace
