@@ -22,6 +22,22 @@ Expected<Device> Device::Open(const std::string& path, const OpenOptions& opts) 
   if (d.fd_ < 0) return ErrnoError("opening '" + path + "'", errno);
   struct stat st {};
   if (fstat(d.fd_, &st) != 0) return ErrnoError("getting info for '" + path + "'", errno);
+  if (opts.writable && S_ISBLK(st.st_mode)) {
+    // Reopen exclusively (O_EXCL on a block device claims it; it fails with
+    // EBUSY while a partition is mounted). Checked after fstat so that
+    // O_EXCL never means "create" on a path that is not a device.
+    ::close(d.fd_);
+    d.fd_ = ::open(path.c_str(), O_RDWR | O_EXCL | O_CLOEXEC);
+    if (d.fd_ < 0) {
+      int err = errno;
+      if (err == EBUSY) {
+        return Error("'" + path + "' is in use (a partition is mounted, or another program "
+                     "holds it)", err);
+      }
+      return ErrnoError("opening '" + path + "'", err);
+    }
+    if (fstat(d.fd_, &st) != 0) return ErrnoError("getting info for '" + path + "'", errno);
+  }
   if (S_ISBLK(st.st_mode)) {
     d.is_block_ = true;
     uint64_t bytes = 0;

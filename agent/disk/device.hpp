@@ -11,6 +11,9 @@
 namespace elemental::disk {
 
 struct OpenOptions {
+  // Writable block devices are opened with O_EXCL, so a disk with a mounted
+  // partition (or one another program holds exclusively) is refused instead
+  // of repartitioned under a live filesystem.
   bool writable = false;
   // Logical sector size assumed for plain image files (a block device
   // reports its own through BLKSSZGET). 512 or 4096.
@@ -20,8 +23,10 @@ struct OpenOptions {
 class Device {
  public:
   // Opens a block device or a regular file (O_CLOEXEC; O_RDWR when
-  // writable). Errors: "opening '<path>': <strerror>", "'<path>' is neither
-  // a block device nor a regular file", "getting the size of '<path>': ...".
+  // writable). Errors: "opening '<path>': <strerror>", "'<path>' is in use
+  // (a partition is mounted, or another program holds it)" (code EBUSY),
+  // "'<path>' is neither a block device nor a regular file", "getting the
+  // size of '<path>': ...".
   static Expected<Device> Open(const std::string& path, const OpenOptions& opts = {});
 
   Device(Device&& o) noexcept;

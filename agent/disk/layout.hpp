@@ -34,8 +34,10 @@ struct DiskLayout {
 
 // Writes a fresh GPT for the layout on `disk` (a block device or an image
 // file), makes the kernel see it, and finds each partition's node by label
-// through sysfs. Everything on the disk is lost. Errors are wrapped with
-// "partitioning '<disk>'".
+// through sysfs. Everything on the disk is lost. The disk is held
+// exclusively (O_EXCL) only inside this call, so mkfs and mount work after
+// it; a disk with a mounted partition is refused (code EBUSY). Errors are
+// wrapped with "partitioning '<disk>'".
 Expected<DiskLayout> CreateLayout(const std::string& disk, const PartitionSizes& sizes = {},
                                   const SystemPaths& paths = {});
 

@@ -2,6 +2,7 @@
 #include "disk/select.hpp"
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cerrno>
 #include <climits>
@@ -177,7 +178,22 @@ Expected<std::string> ResolveDevice(const std::string& path) {
 
 Expected<std::string> ChooseInstallDisk(const std::string& device, uint64_t min_bytes,
                                         const SystemPaths& paths) {
-  if (!device.empty()) return ResolveDevice(device);
+  if (!device.empty()) {
+    auto real = ResolveDevice(device);
+    if (!real) return real;
+    struct stat st {};
+    if (stat(real->c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
+      // <sysfs>/dev/block/<major>:<minor>/partition exists for partitions.
+      std::string attr = paths.sysfs + "/dev/block/" + std::to_string(major(st.st_rdev)) + ":" +
+                         std::to_string(minor(st.st_rdev)) + "/partition";
+      auto is_part = fs::PathExists(attr);
+      if (is_part && *is_part) {
+        return Error("install device '" + device + "' is a partition ('" + *real +
+                     "'), not a whole disk");
+      }
+    }
+    return real;
+  }
   auto disks = ScanDisks(paths);
   if (!disks) return disks.error();
   auto d = SelectDisk(*disks, min_bytes);

@@ -49,8 +49,10 @@ Expected<DiskInfo> SelectDisk(const std::vector<DiskInfo>& disks, uint64_t min_b
 // files, for tests). Errors: "install device '<path>': ...".
 Expected<std::string> ResolveDevice(const std::string& path);
 
-// `device` non-empty → ResolveDevice(device); otherwise ScanDisks +
-// SelectDisk, giving the chosen node.
+// `device` non-empty → ResolveDevice(device), refusing a partition
+// ("install device '/dev/vda1' is a partition ('/dev/vda1'), not a whole
+// disk", seen through <sysfs>/dev/block/<maj:min>/partition); otherwise
+// ScanDisks + SelectDisk, giving the chosen node.
 Expected<std::string> ChooseInstallDisk(const std::string& device, uint64_t min_bytes,
                                         const SystemPaths& paths = {});
 

@@ -21,6 +21,7 @@
 #include "disk/layout.hpp"
 #include "disk/loop.hpp"
 #include "disk/plan.hpp"
+#include "disk/select.hpp"
 #include "disk/sysfs.hpp"
 #include "disk_test_util.hpp"
 
@@ -78,8 +79,12 @@ TEST(DiskLoopTest, InstallLayoutOnLoopDevice) {
     EXPECT_EQ(v, "1");
   }
 
-  auto dev = Device::Open(loop->path(), OpenOptions{true, 512});
-  ASSERT_TRUE(dev) << dev.error().message();
+  std::optional<Device> dev;
+  {
+    auto opened = Device::Open(loop->path(), OpenOptions{true, 512});
+    ASSERT_TRUE(opened) << opened.error().message();
+    dev.emplace(std::move(*opened));
+  }
   EXPECT_TRUE(dev->is_block_device());
   EXPECT_EQ(dev->size_bytes(), bytes);
   auto plan = MakePlan(dev->size_bytes(), dev->sector_size(), sizes);
@@ -96,6 +101,10 @@ TEST(DiskLoopTest, InstallLayoutOnLoopDevice) {
   // Twice is fine (partitions already there).
   st = ReloadPartitions(*dev, *table);
   ASSERT_TRUE(st) << st.error().message();
+
+  // Our exclusive handle on the disk would make mkfs and mount fail with
+  // EBUSY: release it, as CreateLayout does.
+  dev.reset();
 
   SystemPaths sys;  // the real /sys, /dev, /proc/self/mountinfo
   auto parts = DiskPartitions(sys, loop->name());
@@ -136,6 +145,15 @@ TEST(DiskLoopTest, InstallLayoutOnLoopDevice) {
     ASSERT_TRUE(st) << st.error().message();
     guard.target_ = mnt;
     { std::ofstream(mnt + "/hello") << "hi\n"; }
+    // A disk with a mounted partition is not repartitioned.
+    auto busy = Device::Open(loop->path(), OpenOptions{true, 512});
+    ASSERT_FALSE(busy);
+    EXPECT_EQ(busy.error().message(), "'" + loop->path() +
+                                          "' is in use (a partition is mounted, or another "
+                                          "program holds it)");
+    auto again = CreateLayout(loop->path(), sizes);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code(), EBUSY);
     st = mounter.Unmount(mnt);
     ASSERT_TRUE(st) << st.error().message();
     guard.target_.reset();
@@ -149,7 +167,6 @@ TEST(DiskLoopTest, InstallLayoutOnLoopDevice) {
   EXPECT_EQ(fsck.status, 0) << fsck.output;
 
   std::string name = loop->name();
-  dev = Device::Open("/dev/null");  // close our handle on the loop device
   st = loop->Detach();
   ASSERT_TRUE(st) << st.error().message();
   // Autoclear/clear-fd: the backing file is gone from the device.
@@ -282,6 +299,15 @@ TEST(DiskLoopTest, LayoutCallsOnLoopDevice) {
   ASSERT_EQ(layout->partitions.size(), 5u);
   for (const auto& p : layout->partitions) ASSERT_TRUE(WaitFor(p.node)) << p.node;
   EXPECT_EQ(layout->Find("COS_SYSTEM_A")->node, "/dev/" + PartitionName(loop->name(), 3));
+  // `device` must be a whole disk.
+  auto whole = ChooseInstallDisk(loop->path(), 0);
+  ASSERT_TRUE(whole) << whole.error().message();
+  EXPECT_EQ(*whole, loop->path());
+  const std::string part = layout->Find("COS_OEM")->node;
+  auto partition = ChooseInstallDisk(part, 0);
+  ASSERT_FALSE(partition);
+  EXPECT_EQ(partition.error().message(),
+            "install device '" + part + "' is a partition ('" + part + "'), not a whole disk");
   ExecProcessRunner runner;
   auto st = FormatLayout(runner, FormatTools{"/sbin"}, *layout);
   ASSERT_TRUE(st) << st.error().message();
