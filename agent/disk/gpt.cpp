@@ -349,6 +349,18 @@ Status WriteGpt(Device& dev, const GptTable& t) {
   if (auto st = dev.WriteAt(2 * ss, entries->data(), entries->size()); !st) return st.error().Wrap(what);
   if (auto st = dev.WriteAt(1 * ss, primary.data(), primary.size()); !st) return st.error().Wrap(what);
   if (auto st = dev.WriteAt(0, mbr.data(), mbr.size()); !st) return st.error().Wrap(what);
+  // Zero the alignment gap before the first partition (at most 1 MiB): old
+  // content there, such as the "CD001" of a live ISO once written to this
+  // disk, would make the disk look like boot media to select.hpp.
+  uint64_t first_part = t.last_usable_lba + 1;
+  for (const auto& p : t.partitions) first_part = std::min(first_part, p.first_lba);
+  uint64_t gap_end = std::min(first_part, t.first_usable_lba + kMiB / ss);
+  if (gap_end > t.first_usable_lba) {
+    std::vector<uint8_t> zeros((gap_end - t.first_usable_lba) * ss, 0);
+    if (auto st = dev.WriteAt(t.first_usable_lba * ss, zeros.data(), zeros.size()); !st) {
+      return st.error().Wrap(what);
+    }
+  }
   if (auto st = dev.Sync(); !st) return st.error().Wrap(what);
   return Status::Ok();
 }

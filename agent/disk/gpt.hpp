@@ -50,7 +50,8 @@ struct GptTable {
 // Fresh random disk and partition GUIDs (getrandom) for the plan.
 Expected<GptTable> TableFromPlan(const PartitionPlan& plan);
 
-// Writes the table to the device (open it writable; a block device is then
+// Writes the table to the device and zeroes the gap between the entry
+// array and the first partition (open it writable; a block device is then
 // held exclusively until the Device is closed, so close it before mkfs or
 // mount): backup entries and header first, then the
 // primary ones and the protective MBR, then fsync. The device must have the

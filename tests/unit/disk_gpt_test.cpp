@@ -325,6 +325,29 @@ TEST_F(DiskGptDamageTest, RandomGarbageNeverCrashes) {
   EXPECT_NE(t.error().message().find("primary: no GPT signature at LBA 1"), std::string::npos);
 }
 
+TEST(DiskGptTest, OldIsoSignatureInTheGapIsErased) {
+  TempDir tmp;
+  std::string image = tmp.path() + "/old-iso.img";
+  MakeSparse(image, 8 * kGiB);
+  {
+    FILE* f = fopen(image.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    fseek(f, 32769, SEEK_SET);
+    fwrite("CD001", 1, 5, f);
+    fclose(f);
+  }
+  auto plan = MakePlan(8 * kGiB, 512);
+  ASSERT_TRUE(plan);
+  WriteImage(image, *plan);
+  FILE* f = fopen(image.c_str(), "rb");
+  ASSERT_NE(f, nullptr);
+  char buf[5] = {1, 1, 1, 1, 1};
+  fseek(f, 32769, SEEK_SET);
+  ASSERT_EQ(fread(buf, 1, 5, f), 5u);
+  fclose(f);
+  EXPECT_EQ(std::string(buf, 5), std::string(5, '\0'));
+}
+
 TEST(DiskGptTest, TinyAndEmptyFiles) {
   TempDir tmp;
   std::string image = tmp.path() + "/empty.img";
