@@ -89,7 +89,9 @@ def build_image(layout, tag):
     # cap_net_raw+ep, as setcap writes it (VFS_CAP_REVISION_2).
     os.setxattr(r / "usr/bin/ping", "security.capability",
                 bytes.fromhex("0000000200200000000000000000000000000000"))
-    run("umoci", "repack", "--image", f"{layout}:{tag}", str(bundle))
+    # --refresh-bundle: without it the next repack diffs against the empty
+    # image again and replaces this layer instead of adding a second one.
+    run("umoci", "repack", "--refresh-bundle", "--image", f"{layout}:{tag}", str(bundle))
     # Second layer.
     shutil.rmtree(r / "gone")
     (r / "etc/shadow").unlink()
