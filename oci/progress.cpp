@@ -52,9 +52,12 @@ void ProgressReporter::Update(const Progress& p) {
     layer_ = p.layer;
     digest_ = p.digest;
     ended_ = false;
+    // The clock starts at the first chunk; its bytes came before, so they
+    // do not count towards the rates.
     layer_start_ = now;
     last_line_ = now;
-    last_done_ = 0;
+    last_done_ = p.done;
+    first_done_ = p.done;
   }
   if (ended_) return;
   const bool end = p.total > 0 && p.done >= p.total;
@@ -62,7 +65,7 @@ void ProgressReporter::Update(const Progress& p) {
   double rate = -1;
   if (end) {
     double s = Seconds(now - layer_start_);
-    if (s > 0) rate = static_cast<double>(p.done) / s;
+    if (s > 0) rate = static_cast<double>(p.done - first_done_) / s;
     ended_ = true;
   } else {
     double s = Seconds(now - last_line_);

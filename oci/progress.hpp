@@ -48,6 +48,7 @@ class ProgressReporter {
   std::chrono::system_clock::time_point layer_start_;
   std::chrono::system_clock::time_point last_line_;
   int64_t last_done_ = 0;
+  int64_t first_done_ = 0;
 };
 
 }  // namespace elemental::oci

@@ -369,6 +369,17 @@ struct Registry::Impl {
     } else if (rc != CURLE_OK) {
       resp.transport_error = true;
       resp.error = curl_easy_strerror(rc);
+      char* next = nullptr;
+      // After a refused redirect the effective URL is where it pointed.
+      if (rc == CURLE_UNSUPPORTED_PROTOCOL &&
+          curl_easy_getinfo(c.get(), CURLINFO_EFFECTIVE_URL, &next) == CURLE_OK &&
+          next != nullptr && url != next) {
+        // Only the scheme and host: a signed storage URL carries credentials.
+        std::string to(next);
+        auto host_end = to.find('/', to.find("://") == std::string::npos ? 0 : to.find("://") + 3);
+        resp.error = "refused redirect to " + to.substr(0, host_end) +
+                     (plain ? "" : " (an HTTPS registry may only redirect to https://)");
+      }
       resp.permanent = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
                        rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL ||
                        rc == CURLE_TOO_MANY_REDIRECTS;
