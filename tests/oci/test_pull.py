@@ -104,10 +104,14 @@ def build_image(layout, tag):
 
 
 def tree(root):
+    """Every entry under `root` and `root` itself (as "."), by relative path."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
+        names = dirnames + filenames
+        if dirpath == str(root):
+            names = [""] + names
+        for name in names:
+            p = os.path.join(dirpath, name) if name else str(root)
             rel = os.path.relpath(p, root)
             st = os.lstat(p)
             e = {"mode": st.st_mode, "uid": st.st_uid, "gid": st.st_gid,
