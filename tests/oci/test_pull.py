@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import stat
@@ -148,6 +149,9 @@ def test_pull_matches_umoci_unpack(registry, tmp_path, fmt):
     target.mkdir()
     res = pull(f"oci://{registry}/test/img-{fmt}:v1", "--to", str(target), "--insecure-registry", registry)
     assert res.returncode == 0, res.stderr + res.stdout
+    # Each layer's end is logged by the progress reporter, with size and rate.
+    assert re.search(r"layer 1/2 sha256:[0-9a-f]{12}: 0\.\d/0\.\d MB \(", res.stderr), res.stderr
+    assert re.search(r"layer 2/2 sha256:[0-9a-f]{12}: 0\.\d/0\.\d MB", res.stderr), res.stderr
     want = tree(ref_bundle / "rootfs")
     got = tree(target)
     assert len(want) > 15
