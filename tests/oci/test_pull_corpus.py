@@ -7,6 +7,9 @@ import io
 import json
 import stat
 import tarfile
+import urllib.request
+
+import pytest
 
 from test_pull import pull, registry, run, tree  # noqa: F401
 
@@ -29,7 +32,8 @@ def add_blob(layout, data):
     return "sha256:" + digest
 
 
-def test_index_with_several_platforms(registry, tmp_path):
+@pytest.mark.parametrize("fmt", ["oci", "v2s2"])
+def test_index_with_several_platforms(registry, tmp_path, fmt):
     layout = tmp_path / "layout"
     run("umoci", "init", "--layout", str(layout))
     add_arch_image(layout, "amd64", "amd64")
@@ -48,8 +52,19 @@ def test_index_with_several_platforms(registry, tmp_path):
                                "digest": add_blob(layout, data), "size": len(data),
                                "annotations": {"org.opencontainers.image.ref.name": "multi"}})
     (layout / "index.json").write_text(json.dumps(index))
-    run("skopeo", "copy", "--all", "--dest-tls-verify=false", f"oci:{layout}:multi",
-        f"docker://{registry}/test/multi:v1")
+    # v2s2: the index becomes a Docker manifest list of schema 2 manifests.
+    extra = ["--format", "v2s2"] if fmt == "v2s2" else []
+    run("skopeo", "copy", "--all", *extra, "--dest-tls-verify=false", f"oci:{layout}:multi",
+        f"docker://{registry}/test/multi-{fmt}:v1")
+    served = json.loads(urllib.request.urlopen(urllib.request.Request(
+        f"http://{registry}/v2/test/multi-{fmt}/manifests/v1",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json, "
+                           "application/vnd.docker.distribution.manifest.list.v2+json"}),
+        timeout=10).read())
+    assert served["mediaType"] == {
+        "oci": "application/vnd.oci.image.index.v1+json",
+        "v2s2": "application/vnd.docker.distribution.manifest.list.v2+json"}[fmt]
+    digests = {m["platform"]["architecture"]: m["digest"] for m in served["manifests"]}
 
     for platform, tag in ((None, "amd64"), ("linux/arm64/v8", "arm64"), ("linux/arm64", "arm64")):
         ref = tmp_path / f"ref-{tag}"
@@ -58,18 +73,18 @@ def test_index_with_several_platforms(registry, tmp_path):
         target = tmp_path / f"t-{tag}-{platform is None}-{len(platform or '')}"
         target.mkdir()
         extra = ["--platform", platform] if platform else []
-        res = pull(f"{registry}/test/multi:v1", "--to", target, "--insecure-registry", registry,
-                   *extra)
+        res = pull(f"{registry}/test/multi-{fmt}:v1", "--to", target,
+                   "--insecure-registry", registry, *extra)
         assert res.returncode == 0, res.stdout + res.stderr
-        assert by_tag[tag]["digest"] in res.stdout + res.stderr
+        assert f"(manifest {digests[tag]})" in res.stdout + res.stderr
         got, want = tree(target), tree(ref / "rootfs")
         assert got == want, platform
         assert (target / "etc/arch").read_text() == tag + "\n"
 
     target = tmp_path / "t-absent"
     target.mkdir()
-    res = pull(f"{registry}/test/multi:v1", "--to", target, "--insecure-registry", registry,
-               "--platform", "linux/s390x")
+    res = pull(f"{registry}/test/multi-{fmt}:v1", "--to", target,
+               "--insecure-registry", registry, "--platform", "linux/s390x")
     assert res.returncode != 0
     assert "no manifest for platform linux/s390x (available: linux/arm64/v8, linux/amd64)" \
         in res.stdout + res.stderr, res.stdout + res.stderr

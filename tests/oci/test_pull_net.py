@@ -376,3 +376,28 @@ def test_registries_config_errors_name_file_line_and_key(registry, tmp_path):
     res = pull_env(f"{registry}/test/x:v1", "--to", tmp_path,
                    "--registries-config", tmp_path / "missing.yaml")
     assert res.returncode != 0 and "missing.yaml" in res.stdout + res.stderr
+
+
+def test_registries_config_tls_settings(tls_registry, tmp_path):
+    """configs.<host>.tls: a CA file for that host, or no verification at all."""
+    addr, ca = tls_registry
+    layout = tmp_path / "layout"
+    build_image(layout, "v1")
+    run("skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:v1",
+        f"docker://{addr}/test/tlscfg:v1")
+    want = reference_tree(tmp_path, layout)
+    for n, tls in enumerate([f"ca_file: {ca}", "insecure_skip_verify: true"]):
+        cfg = write_registries(tmp_path, f"""configs:
+  "{addr}":
+    tls:
+      {tls}
+""")
+        target = tmp_path / f"t{n}"
+        target.mkdir()
+        res = pull_env(f"{addr}/test/tlscfg:v1", "--to", target, "--registries-config", cfg)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert tree(target) == want
+    # Neither: the certificate is refused.
+    cfg = write_registries(tmp_path, "mirrors: {}\n")
+    res = pull_env(f"{addr}/test/tlscfg:v1", "--to", tmp_path / "t0", "--registries-config", cfg)
+    assert res.returncode != 0
