@@ -350,10 +350,8 @@ struct Registry::Impl {
     // The proxy was chosen for this endpoint (""= direct: libcurl then does
     // not look at the environment). no_proxy still applies to redirects.
     curl_easy_setopt(c.get(), CURLOPT_PROXY, e.proxy.c_str());
-    const ProxySettings& px = *opts.proxy;
-    if (!e.proxy.empty() && !px.no_proxy.empty()) {
-      curl_easy_setopt(c.get(), CURLOPT_NOPROXY, px.no_proxy.c_str());
-    }
+    // Always set: unset, libcurl would read no_proxy from the environment.
+    curl_easy_setopt(c.get(), CURLOPT_NOPROXY, opts.proxy->no_proxy.c_str());
     if (!e.ca_file.empty()) curl_easy_setopt(c.get(), CURLOPT_CAINFO, e.ca_file.c_str());
     if (e.skip_verify) {
       curl_easy_setopt(c.get(), CURLOPT_SSL_VERIFYPEER, 0L);

@@ -375,6 +375,47 @@ TEST(OciRegistryTest, MirrorsAreTriedInOrderThenTheRegistry) {
                                      origin.host() + ": not found (HTTP 404)");
 }
 
+TEST(OciRegistryTest, BlobCutOnAMirrorContinuesOnTheNextEndpoint) {
+  const std::string blob = Blob(120000);
+  std::atomic<int> n{0};
+  // The mirror sends 30000 bytes, then only 503s.
+  FakeHttpServer mirror([&](const FakeRequest& r) {
+    return n++ == 0 ? ServeBlob(blob, r, 0, 30000, false) : HttpResponse(503, "");
+  });
+  std::atomic<int> m{0};
+  FakeHttpServer origin([&](const FakeRequest& r) { return ServeBlob(blob, r, ++m, 0, false); });
+  RegistryOptions o = Plain(origin);
+  o.max_attempts = 2;
+  o.registries.mirrors["*"].endpoints = {"http://" + mirror.host()};
+  Registry r(Ref(origin.host()), o);
+  std::string got;
+  Status st = r.GetBlob(DigestOf(blob), static_cast<int64_t>(blob.size()),
+                        [&](const char* d, size_t len) {
+                          got.append(d, len);
+                          return Status::Ok();
+                        });
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_TRUE(got == blob);
+  ASSERT_EQ(mirror.requests().size(), 2u);
+  EXPECT_EQ(mirror.requests()[1].headers["range"], "bytes=30000-");
+  ASSERT_EQ(origin.requests().size(), 1u);
+  EXPECT_EQ(origin.requests()[0].headers["range"], "bytes=30000-");
+}
+
+TEST(OciRegistryTest, MirrorServingTheWrongManifestFallsThrough) {
+  const std::string bad = std::string(kManifest) + " ";
+  FakeHttpServer mirror([&](const FakeRequest&) { return HttpResponse(200, bad); });
+  FakeHttpServer origin([](const FakeRequest&) { return HttpResponse(200, kManifest); });
+  RegistryOptions o = Plain(origin);
+  o.registries.mirrors[origin.host()].endpoints = {"http://" + mirror.host()};
+  Registry r(Ref(origin.host()), o);
+  auto m = r.GetManifest(DigestOf(kManifest));
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(m->body, kManifest);
+  EXPECT_EQ(mirror.requests().size(), 1u);
+  EXPECT_EQ(origin.requests().size(), 1u);
+}
+
 TEST(OciRegistryTest, ProxyFromSettingsAndNoProxy) {
   ProxySettings env = ProxyFromEnvironment([](const char* n) -> const char* {
     std::string k = n;
