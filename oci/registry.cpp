@@ -100,6 +100,7 @@ std::map<std::string, std::string> ParseChallenge(const std::string& header, std
     } else {
       size_t end = header.find(',', i);
       value = header.substr(i, end == std::string::npos ? std::string::npos : end - i);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
       i = end == std::string::npos ? header.size() : end;
     }
     out[key] = value;
@@ -568,7 +569,10 @@ Registry::Registry(Reference ref, RegistryOptions opts) : impl_(std::make_unique
   if (mirror != rc.mirrors.end()) {
     for (const auto& base : mirror->second.endpoints) {
       auto url = ParseEndpointUrl(base);
-      if (!url) continue;  // validated when the config was parsed
+      if (!url) {  // a config file is checked when parsed; this is for callers' own values
+        log::Warn("Ignoring mirror endpoint for " + m.ref.registry + ": " + url.error().message());
+        continue;
+      }
       Endpoint e;
       e.host = url->host;
       e.base = url->scheme + "://" + url->host + url->path;

@@ -144,6 +144,28 @@ TEST(OciRegistryTest, BearerChallengeFetchesTokenWithBasicCredentials) {
   EXPECT_NE(reqs[2].headers["accept"].find(kOciIndex), std::string::npos);
 }
 
+TEST(OciRegistryTest, ChallengeSpellings) {
+  // Scheme in capitals, an unquoted realm, spaces, an escaped quote; no scope
+  // (the client asks for pull on its repository).
+  std::string realm;
+  FakeHttpServer srv([&](const FakeRequest& r) {
+    if (r.target.rfind("/token", 0) == 0) return HttpResponse(200, R"({"access_token":"abc12345678"})");
+    if (r.headers.count("authorization") == 0) {
+      return HttpResponse(401, "", {"Www-Authenticate: BEARER realm=" + realm +
+                                    " ,  service=\"reg \\\"x\\\"\""});
+    }
+    return HttpResponse(200, kManifest);
+  });
+  realm = "http://" + srv.host() + "/token?a=1";
+  Registry r(Ref(srv.host(), "team/os"), Plain(srv));
+  auto m = r.GetManifest("v1");
+  ASSERT_TRUE(m) << m.error().message();
+  auto reqs = srv.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[1].target, "/token?a=1&service=reg%20%22x%22&scope=repository%3Ateam%2Fos%3Apull");
+  EXPECT_EQ(reqs[2].headers["authorization"], "Bearer abc12345678");
+}
+
 TEST(OciRegistryTest, CredentialsFromDockerConfigJson) {
   BearerRegistry reg(100);
   auto dir = std::filesystem::temp_directory_path() / ("oci_reg_auth_" + std::to_string(getpid()));
