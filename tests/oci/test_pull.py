@@ -21,6 +21,11 @@ import urllib.request
 import pytest
 
 AGENT = os.environ.get("ELEMENTAL_AGENT_BIN", "build/agent/elemental-agent")
+# All traffic here is local: a proxy of the machine running the tests must not
+# be used by the agent, skopeo or the harness's own urllib calls. Tests that
+# want a proxy set it for the agent alone (test_pull_net.py).
+for _k in [k for k in os.environ if k.lower().endswith("_proxy")]:
+    del os.environ[_k]
 REGISTRY_BIN = "/usr/bin/docker-registry"
 REGISTRY_CFG = {}  # "127.0.0.1:port" -> its config file
 
