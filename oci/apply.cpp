@@ -325,7 +325,13 @@ Status Applier::ApplyEntry(struct archive* a, struct archive_entry* e) {
   const char* raw = archive_entry_pathname(e);
   std::string path = raw != nullptr ? raw : "";
   auto comps = SplitPath(path);
-  if (comps.empty()) return Status::Ok();  // the root itself ("./")
+  if (comps.empty()) {
+    // The root itself ("./" or "/"): its owner, mode, xattrs and times go to
+    // the target, as `umoci unpack` does to rootfs. Only a directory fits.
+    if (archive_entry_filetype(e) != AE_IFDIR) return Error("the root must be a directory");
+    Location root;  // Path() is "", the key RestoreDirTimes uses for the root
+    return ApplyMetadata(root, e, root_.get());
+  }
   for (const auto& c : comps) {
     if (c == "..") return Error("path escapes the target");
   }

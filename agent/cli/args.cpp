@@ -37,7 +37,7 @@ constexpr CommandInfo kCommands[] = {
 
 // The string-valued flags of `pull`.
 constexpr const char* kPullFlags[] = {"--to", "--insecure-registry", "--ca-file", "--auth-file",
-                                      "--platform"};
+                                      "--platform", "--registries-config"};
 
 const CommandInfo* FindCommand(std::string_view name) {
   for (const auto& c : kCommands) {
@@ -117,6 +117,7 @@ Expected<Args> ParseArgs(const std::vector<std::string>& args) {
         if (name == "--ca-file") out.ca_file = value;
         if (name == "--auth-file") out.auth_file = value;
         if (name == "--platform") out.platform = value;
+        if (name == "--registries-config") out.registries_config = value;
       } else if ((name == "--help" || name == "-h") && !has_value) {
         out.help = true;
       } else if (a.rfind("--", 0) == 0) {
@@ -208,7 +209,10 @@ std::string Usage(Command command) {
          "      --ca-file string            PEM CA bundle for HTTPS registries\n"
          "      --auth-file string          Docker config.json with registry credentials\n"
          "      --platform string           Platform to pick from an index (default "
-         "\"linux/amd64\")\n";
+         "\"linux/amd64\")\n"
+         "      --registries-config string  Mirrors and registry settings, registries.yaml format\n"
+         "                                  (default /etc/elemental/agent/registries.yaml if it "
+         "exists)\n";
   }
   s += "  -h, --help            Shows this help\n";
   s += "\nGlobal Flags:\n";

@@ -3,6 +3,7 @@
 //   elemental-agent [--config PATH] [--debug] COMMAND [--install]
 //   elemental-agent pull REF --to DIR [--insecure-registry HOST]... [--ca-file F]
 //                   [--auth-file config.json] [--platform os/arch[/variant]]
+//                   [--registries-config registries.yaml]
 //
 // Flags may come before or after the command (as with upstream's cobra).
 #pragma once
@@ -34,6 +35,7 @@ struct Args {
   std::string ca_file;
   std::string auth_file;
   std::string platform = "linux/amd64";
+  std::string registries_config;  // --registries-config; "" = the default if present
 };
 
 // Parses argv without argv[0]. Errors are usage errors, worded as cobra's:

@@ -9,7 +9,11 @@
 #include "cli/args.hpp"
 #include "cli/init.hpp"
 #include "common/log.hpp"
+#include "common/clock.hpp"
+#include "common/fs.hpp"
+#include "oci/progress.hpp"
 #include "oci/pull.hpp"
+#include "oci/registries_config.hpp"
 #include "phase/install.hpp"
 #include "phase/post.hpp"
 #include "phase/register.hpp"
@@ -32,6 +36,9 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+
+// Where `pull` looks for mirrors when --registries-config is not given.
+constexpr const char kDefaultRegistriesConfig[] = "/etc/elemental/agent/registries.yaml";
 
 // Logs "Could not <what>: <error chain>" and returns the failure exit code.
 int Fatal(const std::string& what, const Error& err) {
@@ -56,14 +63,20 @@ int PullCommand(const Args& args) {
   auto platform = oci::ParsePlatform(args.platform);
   if (!platform) return Fatal("pull image", platform.error());
   opts.platform = *platform;
-  size_t last_layer = static_cast<size_t>(-1);
-  opts.progress = [&](const oci::Progress& p) {
-    if (p.layer != last_layer) {
-      last_layer = p.layer;
-      log::Info("Layer " + std::to_string(p.layer + 1) + "/" + std::to_string(p.layers) + " " +
-                p.digest + " (" + std::to_string(p.total) + " bytes)");
-    }
-  };
+  // Mirrors: the named file must exist; the default one is optional.
+  std::string registries = args.registries_config;
+  if (auto there = fs::PathExists(kDefaultRegistriesConfig); registries.empty() && there && *there) {
+    registries = kDefaultRegistriesConfig;
+  }
+  if (!registries.empty()) {
+    auto cfg = oci::LoadRegistriesConfig(registries);
+    if (!cfg) return Fatal("pull image", cfg.error());
+    opts.registry.registries = std::move(*cfg);
+    log::Info("Using registries config " + registries);
+  }
+  oci::ProgressReporter reporter([](const std::string& line) { log::Info(line); },
+                                 SystemClock());
+  opts.progress = [&](const oci::Progress& p) { reporter.Update(p); };
   log::Info("Pulling " + args.pull_ref + " into " + args.pull_to);
   auto result = oci::Pull(args.pull_ref, args.pull_to, opts);
   if (!result) return Fatal("pull image", result.error());

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import stat
@@ -20,6 +21,11 @@ import urllib.request
 import pytest
 
 AGENT = os.environ.get("ELEMENTAL_AGENT_BIN", "build/agent/elemental-agent")
+# All traffic here is local: a proxy of the machine running the tests must not
+# be used by the agent, skopeo or the harness's own urllib calls. Tests that
+# want a proxy set it for the agent alone (test_pull_net.py).
+for _k in [k for k in os.environ if k.lower().endswith("_proxy")]:
+    del os.environ[_k]
 REGISTRY_BIN = "/usr/bin/docker-registry"
 REGISTRY_CFG = {}  # "127.0.0.1:port" -> its config file
 
@@ -89,7 +95,9 @@ def build_image(layout, tag):
     # cap_net_raw+ep, as setcap writes it (VFS_CAP_REVISION_2).
     os.setxattr(r / "usr/bin/ping", "security.capability",
                 bytes.fromhex("0000000200200000000000000000000000000000"))
-    run("umoci", "repack", "--image", f"{layout}:{tag}", str(bundle))
+    # --refresh-bundle: without it the next repack diffs against the empty
+    # image again and replaces this layer instead of adding a second one.
+    run("umoci", "repack", "--refresh-bundle", "--image", f"{layout}:{tag}", str(bundle))
     # Second layer.
     shutil.rmtree(r / "gone")
     (r / "etc/shadow").unlink()
@@ -102,10 +110,14 @@ def build_image(layout, tag):
 
 
 def tree(root):
+    """Every entry under `root` and `root` itself (as "."), by relative path."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
+        names = dirnames + filenames
+        if dirpath == str(root):
+            names = [""] + names
+        for name in names:
+            p = os.path.join(dirpath, name) if name else str(root)
             rel = os.path.relpath(p, root)
             st = os.lstat(p)
             e = {"mode": st.st_mode, "uid": st.st_uid, "gid": st.st_gid,
@@ -142,6 +154,9 @@ def test_pull_matches_umoci_unpack(registry, tmp_path, fmt):
     target.mkdir()
     res = pull(f"oci://{registry}/test/img-{fmt}:v1", "--to", str(target), "--insecure-registry", registry)
     assert res.returncode == 0, res.stderr + res.stdout
+    # Each layer's end is logged by the progress reporter, with size and rate.
+    assert re.search(r"layer 1/2 sha256:[0-9a-f]{12}: 0\.\d/0\.\d MB \(", res.stderr), res.stderr
+    assert re.search(r"layer 2/2 sha256:[0-9a-f]{12}: 0\.\d/0\.\d MB", res.stderr), res.stderr
     want = tree(ref_bundle / "rootfs")
     got = tree(target)
     assert len(want) > 15

@@ -16,7 +16,7 @@ TEST(PullArgs, AllFlags) {
   auto a = ParseArgs({"pull", "oci://127.0.0.1:5000/os:v1", "--to", "/mnt/a",
                       "--insecure-registry", "127.0.0.1:5000", "--insecure-registry=reg.local",
                       "--ca-file", "/ca.pem", "--auth-file=/cfg.json", "--platform",
-                      "linux/arm64/v8", "--debug"});
+                      "linux/arm64/v8", "--debug", "--registries-config", "/r.yaml"});
   ASSERT_TRUE(a) << a.error().message();
   EXPECT_EQ(a->command, Command::kPull);
   EXPECT_EQ(a->pull_ref, "oci://127.0.0.1:5000/os:v1");
@@ -25,6 +25,7 @@ TEST(PullArgs, AllFlags) {
   EXPECT_EQ(a->ca_file, "/ca.pem");
   EXPECT_EQ(a->auth_file, "/cfg.json");
   EXPECT_EQ(a->platform, "linux/arm64/v8");
+  EXPECT_EQ(a->registries_config, "/r.yaml");
   EXPECT_TRUE(a->debug);
 }
 
@@ -34,6 +35,7 @@ TEST(PullArgs, Defaults) {
   EXPECT_EQ(a->pull_ref, "alpine");
   EXPECT_EQ(a->platform, "linux/amd64");
   EXPECT_TRUE(a->insecure_registries.empty());
+  EXPECT_EQ(a->registries_config, "");
 }
 
 TEST(PullArgs, Errors) {
