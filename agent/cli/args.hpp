@@ -3,6 +3,7 @@
 //   elemental-agent [--config PATH] [--debug] COMMAND [--install]
 //   elemental-agent pull REF --to DIR [--insecure-registry HOST]... [--ca-file F]
 //                   [--auth-file config.json] [--platform os/arch[/variant]]
+//   elemental-agent state [--state-dir DIR]      (parsed in cli/state.cpp)
 //
 // Flags may come before or after the command (as with upstream's cobra).
 #pragma once
@@ -14,7 +15,7 @@
 
 namespace elemental::cli {
 
-enum class Command { kNone, kRegister, kInstall, kRun, kReset, kVersion, kHelp, kPull };
+enum class Command { kNone, kRegister, kInstall, kRun, kReset, kVersion, kHelp, kPull, kState };
 
 struct Args {
   Command command = Command::kNone;
