@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fs.hpp"
 #include "slots_fixtures.hpp"
 
 namespace elemental::slots {
@@ -123,6 +124,31 @@ TEST(SlotsRecord, NamesAndTime) {
   EXPECT_EQ(Other(Slot::kNone), Slot::kNone);
   EXPECT_STREQ(SlotStateName(SlotState::kFailed), "failed");
   EXPECT_EQ(FormatTime(testing::Now()), "2026-12-01T11:25:00Z");
+}
+
+}  // namespace
+}  // namespace elemental::slots
+
+namespace elemental::slots {
+namespace {
+
+TEST(SlotsRecord, ReadmeExampleDecodes) {
+  auto readme = fs::ReadFile(std::string(ELEMENTAL_TEST_DATA_DIR) + "/../../../agent/slots/README.md");
+  ASSERT_TRUE(readme) << readme.error().message();
+  size_t start = readme->find("```json\n");
+  ASSERT_NE(start, std::string::npos);
+  start += 8;
+  size_t end = readme->find("```", start);
+  auto doc = json::Parse(readme->substr(start, end - start));
+  ASSERT_TRUE(doc) << doc.error().message();
+  auto r = Decode(*doc);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->sequence, 12u);
+  EXPECT_EQ(r->pending_try, (PendingTry{Slot::kB, 2, Slot::kA}));
+  EXPECT_TRUE(r->HasFailed("5e1c-v2"));
+  EXPECT_TRUE(r->last_rollback->reported);
+  // And it is the canonical form, keys sorted.
+  EXPECT_EQ(Decode(Encode(*r)).value(), *r);
 }
 
 }  // namespace
