@@ -114,6 +114,17 @@ Record InstallRecord(const SlotInfo& a, const Record* previous) {
   return r;
 }
 
+Record RebuildRecord(Slot booted, std::chrono::system_clock::time_point now) {
+  Record r;
+  if (booted == Slot::kNone) return r;
+  SlotInfo& s = r.slot(booted);
+  s.image = kUnknownImage;
+  s.installed_at = FormatTime(now);
+  s.state = SlotState::kGood;
+  r.active = booted;
+  return r;
+}
+
 Record RequestReset(const Record& record, bool reset_persistent, bool reset_oem) {
   Record next = record;
   next.reset_pending = true;

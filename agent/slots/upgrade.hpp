@@ -14,6 +14,7 @@
 //   5. reboot; the boot image's DecideBoot counts the tries.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -70,6 +71,14 @@ Expected<Record> RecordAfterWrite(const Record& record, Slot target, const SlotI
 // nothing pending. `a` is the installed image (its state is ignored). The
 // failed correlationIDs of `previous` (when the disk had a record) are kept.
 Record InstallRecord(const SlotInfo& a, const Record* previous = nullptr);
+
+// A new record after both copies were lost (DecideBoot booted A with
+// record_damaged): `booted` is good and active, its image unknown
+// (kUnknownImage, no correlationID, so the cluster's next osVersion goes to
+// the other slot and the record heals), the other slot empty. Save it from
+// `run` once the booted system reached the API, as MarkGood would.
+constexpr const char* kUnknownImage = "unknown (slot state record was lost)";
+Record RebuildRecord(Slot booted, std::chrono::system_clock::time_point now);
 
 // The record with a reset requested (the boot image acts on it). `record`
 // may be a default Record when the disk has none.

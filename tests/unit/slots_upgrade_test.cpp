@@ -153,3 +153,24 @@ TEST(SlotsUpgrade, FailedSetIsBounded) {
 
 }  // namespace
 }  // namespace elemental::slots
+
+namespace elemental::slots {
+namespace {
+
+TEST(SlotsUpgrade, RebuildAfterBothCopiesWereLost) {
+  Record r = RebuildRecord(Slot::kA, testing::Now());
+  EXPECT_TRUE(Validate(r));
+  EXPECT_EQ(r.active, Slot::kA);
+  EXPECT_EQ(r.a.image, kUnknownImage);
+  EXPECT_EQ(r.a.installed_at, "2026-12-01T11:25:00Z");
+  EXPECT_EQ(r.b, SlotInfo{});
+  // The cluster's image is not known to be anywhere: it goes to B.
+  auto plan = PlanUpgrade(r, {"oci://registry.example:5000/os/base:v1", "cid-v1"});
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->kind, PlanKind::kWriteSlot);
+  EXPECT_EQ(plan->slot, Slot::kB);
+  EXPECT_EQ(RebuildRecord(Slot::kNone, testing::Now()).active, Slot::kNone);
+}
+
+}  // namespace
+}  // namespace elemental::slots
