@@ -215,5 +215,58 @@ TEST(SlotsBoot, UpgradeMarkedGoodStaysOnTheNewSlot) {
   EXPECT_FALSE(now.last_rollback);
 }
 
+TEST(SlotsBoot, PowerCutsWhileCountingNeverGiveAnExtraTry) {
+  // A new slot that never reaches the API, with the power cut during the
+  // boot image's save at a different step every other boot: the try slot
+  // never boots more than `tries` times. Each boot follows a durable count;
+  // a cut after the count became durable uses a try up without a boot (as
+  // a cut during that boot would). Then the system is back on A for good.
+  const testing::CutMode modes[] = {testing::CutMode::kLoseUnsynced, testing::CutMode::kKeepUnsynced,
+                                    testing::CutMode::kTornUnsynced};
+  for (int64_t tries = 1; tries <= 3; ++tries) {
+    for (testing::CutMode mode : modes) {
+      SCOPED_TRACE(std::to_string(tries) + " tries, unsynced data " + testing::CutModeName(mode));
+      testing::FaultFileOps ops;
+      Store store(ops, "/oem/elemental/state");
+      Record r = TryingB(tries);
+      ASSERT_TRUE(store.Save(r));
+      int b_boots = 0;
+      int a_boots = 0;
+      int cuts = 0;
+      int used_by_cuts = 0;
+      for (int attempt = 0; attempt < 200 && a_boots < 3; ++attempt) {
+        ops.ResetSteps();
+        // Cut at steps 1..13 in turn (13: past the end, the save completes).
+        ops.CutPowerAt(attempt % 2 == 0 ? attempt / 2 % 12 + 1 : 0);
+        auto before = store.Load();
+        ASSERT_TRUE(before);
+        BootDecision d = DecideBoot(before, Now());
+        ASSERT_EQ(d.action, BootAction::kBoot);
+        if (d.write && !store.Save(*d.write)) {
+          ASSERT_TRUE(ops.down());
+          ops.PowerCut(mode);
+          ++cuts;
+          auto after = store.Load();
+          ASSERT_TRUE(after);
+          ASSERT_TRUE(*after->record == *before->record || *after->record == *d.write);
+          if (d.slot == Slot::kB && *after->record != *before->record) ++used_by_cuts;
+          continue;  // nothing booted; the machine starts again
+        }
+        ops.CutPowerAt(0);
+        (d.slot == Slot::kB ? b_boots : a_boots)++;
+      }
+      EXPECT_GT(cuts, 0);
+      EXPECT_LE(b_boots, tries);
+      EXPECT_EQ(b_boots + used_by_cuts, tries);
+      EXPECT_EQ(a_boots, 3);
+      auto l = store.Load();
+      ASSERT_TRUE(l);
+      EXPECT_EQ(l->record->b.state, SlotState::kFailed);
+      EXPECT_TRUE(l->record->HasFailed("cid-v2"));
+      EXPECT_FALSE(l->record->pending_try);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace elemental::slots
