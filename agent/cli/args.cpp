@@ -32,6 +32,8 @@ constexpr CommandInfo kCommands[] = {
      "Returns the version of the elemental-agent"},
     {Command::kPull, "pull", "Pulls an OCI image and writes its root filesystem into a directory",
      "Pulls an OCI image from a registry and writes its root filesystem into a directory"},
+    {Command::kState, "state", "Prints the A/B slot state record and the disk layout as YAML",
+     "Prints the A/B slot state record (and the disk layout) as YAML"},
     {Command::kHelp, "help", "Help about any command", "Help about any command"},
 };
 
@@ -202,6 +204,9 @@ std::string Usage(Command command) {
   s += "\nFlags:\n";
   if (command == Command::kRegister) {
     s += "      --install         Automatically installs the system after registration\n";
+  }
+  if (command == Command::kState) {
+    s += "      --state-dir string   Directory of the slot state record (default \"/oem/elemental/state\")\n";
   }
   if (command == Command::kPull) {
     s += "      --to string                 Directory to write the root filesystem into\n"

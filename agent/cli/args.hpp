@@ -4,6 +4,7 @@
 //   elemental-agent pull REF --to DIR [--insecure-registry HOST]... [--ca-file F]
 //                   [--auth-file config.json] [--platform os/arch[/variant]]
 //                   [--registries-config registries.yaml]
+//   elemental-agent state [--state-dir DIR]      (parsed in cli/state.cpp)
 //
 // Flags may come before or after the command (as with upstream's cobra).
 #pragma once
@@ -15,7 +16,7 @@
 
 namespace elemental::cli {
 
-enum class Command { kNone, kRegister, kInstall, kRun, kReset, kVersion, kHelp, kPull };
+enum class Command { kNone, kRegister, kInstall, kRun, kReset, kVersion, kHelp, kPull, kState };
 
 struct Args {
   Command command = Command::kNone;

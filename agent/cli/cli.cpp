@@ -8,6 +8,7 @@
 
 #include "cli/args.hpp"
 #include "cli/init.hpp"
+#include "cli/state.hpp"
 #include "common/log.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
@@ -122,6 +123,13 @@ int RunCommand(const Args& args) {
 int Main(int argc, char** argv) {
   std::vector<std::string> argv_rest;
   for (int i = 1; i < argc; ++i) argv_rest.emplace_back(argv[i]);
+  if (IsStateCommand(argv_rest)) {
+    std::string out, err;
+    int rc = StateMain(argv_rest, slots::PosixFileOps(), std::nullopt, out, err);
+    std::fputs(out.c_str(), stdout);
+    std::fputs(err.c_str(), stderr);
+    return rc;
+  }
   auto args = ParseArgs(argv_rest);
   if (!args) {
     std::fprintf(stderr, "Error: %s\nRun 'elemental-agent --help' for usage.\n",
