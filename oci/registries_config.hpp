@@ -27,6 +27,9 @@
 
 namespace elemental::oci {
 
+// Read when it exists, by `elemental-agent pull` and the native plugin.
+inline constexpr const char* kDefaultRegistriesConfigPath = "/etc/elemental/agent/registries.yaml";
+
 struct MirrorConfig {
   // Endpoint bases as written, normalised to "scheme://host[:port][/path]"
   // (no scheme means https; a trailing "/" or "/v2" is dropped).

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need (test API server, checks;
-# gdisk, fdisk, e2fsprogs, dosfstools check what agent/disk writes).
+# gdisk, fdisk, e2fsprogs, dosfstools check what agent/disk writes;
+# busybox-static is the shell of the native plugin tests' roots).
 # Quick no-op when everything is already installed.
 set -euo pipefail
 pkgs=(python3 python3-pytest python3-jwt python3-cryptography python3-yaml openssl util-linux time file binutils
-      docker-registry umoci skopeo gdisk fdisk e2fsprogs dosfstools)
+      docker-registry umoci skopeo gdisk fdisk e2fsprogs dosfstools busybox-static)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

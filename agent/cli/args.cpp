@@ -34,6 +34,10 @@ constexpr CommandInfo kCommands[] = {
      "Pulls an OCI image from a registry and writes its root filesystem into a directory"},
     {Command::kState, "state", "Prints the A/B slot state record and the disk layout as YAML",
      "Prints the A/B slot state record (and the disk layout) as YAML"},
+    {Command::kBootDecision, "boot-decision",
+     "Decides which slot the boot image boots and records the boot try",
+     "Decides what the boot image does now (boot a slot, install, reset), writes the\n"
+     "slot state record's new boot count or rollback, and prints the decision as YAML"},
     {Command::kHelp, "help", "Help about any command", "Help about any command"},
 };
 
@@ -205,7 +209,7 @@ std::string Usage(Command command) {
   if (command == Command::kRegister) {
     s += "      --install         Automatically installs the system after registration\n";
   }
-  if (command == Command::kState) {
+  if (command == Command::kState || command == Command::kBootDecision) {
     s += "      --state-dir string   Directory of the slot state record (default \"/oem/elemental/state\")\n";
   }
   if (command == Command::kPull) {

@@ -5,6 +5,7 @@
 //                   [--auth-file config.json] [--platform os/arch[/variant]]
 //                   [--registries-config registries.yaml]
 //   elemental-agent state [--state-dir DIR]      (parsed in cli/state.cpp)
+//   elemental-agent boot-decision [--state-dir DIR]   (parsed in cli/state.cpp)
 //
 // Flags may come before or after the command (as with upstream's cobra).
 #pragma once
@@ -16,7 +17,8 @@
 
 namespace elemental::cli {
 
-enum class Command { kNone, kRegister, kInstall, kRun, kReset, kVersion, kHelp, kPull, kState };
+enum class Command { kNone, kRegister, kInstall, kRun, kReset, kVersion, kHelp, kPull, kState,
+                     kBootDecision };
 
 struct Args {
   Command command = Command::kNone;

@@ -2,6 +2,7 @@
 // upstream's cmd/agent/{register,install,run,reset,version}.go.
 #include "cli/cli.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "common/log.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
+#include "disk/probe.hpp"
 #include "oci/progress.hpp"
 #include "oci/pull.hpp"
 #include "oci/registries_config.hpp"
@@ -34,12 +36,27 @@
 namespace elemental::cli {
 namespace {
 
+// The installed disk's COS_* partitions for `state`; nullopt (with a note on
+// `err`) when this host has no installed disk or it cannot be read.
+std::optional<std::vector<slots::LayoutEntry>> InstalledLayout(std::string& err) {
+  auto parts = disk::InstalledPartitions(disk::SystemPaths{});
+  if (!parts) {
+    err += "note: no disk layout shown: " + parts.error().message() + "\n";
+    return std::nullopt;
+  }
+  std::vector<slots::LayoutEntry> layout;
+  for (const auto& p : *parts) {
+    auto fs = disk::ProbeFilesystem(p.node);
+    layout.push_back({p.label, p.node, p.size_bytes, fs ? *fs : std::string()});
+  }
+  return layout;
+}
+
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 // Where `pull` looks for mirrors when --registries-config is not given.
-constexpr const char kDefaultRegistriesConfig[] = "/etc/elemental/agent/registries.yaml";
 
 // Logs "Could not <what>: <error chain>" and returns the failure exit code.
 int Fatal(const std::string& what, const Error& err) {
@@ -66,8 +83,8 @@ int PullCommand(const Args& args) {
   opts.platform = *platform;
   // Mirrors: the named file must exist; the default one is optional.
   std::string registries = args.registries_config;
-  if (auto there = fs::PathExists(kDefaultRegistriesConfig); registries.empty() && there && *there) {
-    registries = kDefaultRegistriesConfig;
+  if (auto there = fs::PathExists(oci::kDefaultRegistriesConfigPath); registries.empty() && there && *there) {
+    registries = oci::kDefaultRegistriesConfigPath;
   }
   if (!registries.empty()) {
     auto cfg = oci::LoadRegistriesConfig(registries);
@@ -106,7 +123,11 @@ int RunCommand(const Args& args) {
       InstallHost(ctx);
       return kExitOk;
     case Command::kRun:
-      phase::Run(ctx);
+      if (phase::Run(ctx) == phase::RunResult::kResetTriggered) {
+        if (auto st = ctx.plugin->OnResetTriggered(); !st) {
+          return Fatal("finish the reset trigger", st.error());
+        }
+      }
       return kExitOk;
     case Command::kReset:
       log::Info("Resetting host");
@@ -123,9 +144,20 @@ int RunCommand(const Args& args) {
 int Main(int argc, char** argv) {
   std::vector<std::string> argv_rest;
   for (int i = 1; i < argc; ++i) argv_rest.emplace_back(argv[i]);
-  if (IsStateCommand(argv_rest)) {
+  if (const std::string slot_command = SlotCommand(argv_rest); !slot_command.empty()) {
     std::string out, err;
-    int rc = StateMain(argv_rest, slots::PosixFileOps(), std::nullopt, out, err);
+    int rc;
+    if (slot_command == "state") {
+      // The layout belongs to the installed system's record: shown for the
+      // default state dir only, not for a record elsewhere (an image file).
+      bool own_dir = false;
+      for (const auto& a : argv_rest) own_dir = own_dir || a.rfind("--state-dir", 0) == 0;
+      auto layout = own_dir ? std::nullopt : InstalledLayout(err);
+      rc = StateMain(argv_rest, slots::PosixFileOps(), layout, out, err);
+    } else {
+      rc = BootDecisionMain(argv_rest, slots::PosixFileOps(), std::chrono::system_clock::now(),
+                            out, err);
+    }
     std::fputs(out.c_str(), stdout);
     std::fputs(err.c_str(), stderr);
     return rc;

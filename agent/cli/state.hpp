@@ -1,8 +1,19 @@
-// `elemental-agent state [--state-dir DIR]`: prints the A/B slot state record
-// as YAML (agent/slots/render.hpp). It needs no config and no registration,
-// so it is dispatched before the other commands' argument parsing.
+// The commands on the A/B slot state record. Neither needs a config or a
+// registration, so both are dispatched before the other commands' argument
+// parsing:
+//   elemental-agent state [--state-dir DIR]          prints the record (and
+//       the disk layout) as YAML (agent/slots/render.hpp)
+//   elemental-agent boot-decision [--state-dir DIR]  what the boot image does
+//       now: runs slots::DecideBoot, writes the record it asks for (one boot
+//       try less, a rollback, a repair) and prints the decision as YAML:
+//         action: boot|install|reset
+//         slot: A|B|none
+//         rolledBack: true|false
+//         recordDamaged: true|false
+//         message: "..."
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,9 +23,10 @@
 
 namespace elemental::cli {
 
-// True when the first command word of argv (without argv[0]) is "state".
-// Global flags (--config PATH, --debug) may come before it.
-bool IsStateCommand(const std::vector<std::string>& args);
+// The first command word of argv (without argv[0]) when it is "state" or
+// "boot-decision", else "". Global flags (--config PATH, --debug) may come
+// before it.
+std::string SlotCommand(const std::vector<std::string>& args);
 
 // Runs `state`: reads the record from --state-dir (default
 // slots::kDefaultStateDir) through `ops` and appends the YAML to `out`, or a
@@ -24,5 +36,13 @@ bool IsStateCommand(const std::vector<std::string>& args);
 int StateMain(const std::vector<std::string>& args, slots::FileOps& ops,
               const std::optional<std::vector<slots::LayoutEntry>>& layout, std::string& out,
               std::string& err);
+
+// Runs `boot-decision` at time `now`. Returns 0 with the decision on `out`
+// (also when writing the record failed: the decision then falls back as
+// BootDecision::if_write_fails says, and `err` says why), 1 when no decision
+// can be printed, 2 on a usage error.
+int BootDecisionMain(const std::vector<std::string>& args, slots::FileOps& ops,
+                     std::chrono::system_clock::time_point now, std::string& out,
+                     std::string& err);
 
 }  // namespace elemental::cli

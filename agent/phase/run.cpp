@@ -11,6 +11,10 @@
 namespace elemental::phase {
 
 RunResult Run(AgentContext& ctx, const RunOptions& opts) {
+  if (auto st = ctx.plugin->OnRunStart(); !st) {
+    log::Error("preparing the system: " + st.error().message());
+  }
+  bool api_reached = false;
   log::Info("Entering reconciliation loop");
   for (int pass = 0; !opts.max_iterations || pass < *opts.max_iterations; ++pass) {
     log::Debug("Patching host");
@@ -22,6 +26,15 @@ RunResult Run(AgentContext& ctx, const RunOptions& opts) {
                  host.error().message());
       WaitReconciliation(ctx, "");
       continue;
+    }
+    if (!api_reached) {
+      // Retried on the next pass when it fails: a try slot that is never
+      // marked good would be rolled back at the next boot.
+      if (auto st = ctx.plugin->OnApiReached(); st) {
+        api_reached = true;
+      } else {
+        log::Error("recording a successful boot: " + st.error().message());
+      }
     }
 
     // Reset first: it must stay possible for hosts stuck in other phases.

@@ -47,6 +47,17 @@ class OsPlugin {
   virtual Status Reset(const json::Value& input) = 0;
   virtual Status PowerOff() = 0;
   virtual Status Reboot() = 0;
+
+  // Not in upstream's interface (its OS toolkit does these outside the
+  // agent): `run` calls OnRunStart once before its loop (the native plugin
+  // applies a pending bootstrap there) and OnApiReached after its first
+  // successful call to the API (the native plugin marks the booted slot good).
+  // After `run` has triggered a reset and reported it, OnResetTriggered lets
+  // the plugin act (the native plugin reboots into the boot image, which does
+  // the reset; upstream's plugin schedules `shutdown -r +1` instead).
+  virtual Status OnRunStart() { return Status::Ok(); }
+  virtual Status OnApiReached() { return Status::Ok(); }
+  virtual Status OnResetTriggered() { return Status::Ok(); }
 };
 
 }  // namespace elemental::plugin

@@ -2,6 +2,7 @@
 #include "plugin/registry.hpp"
 
 #include "plugin/dummy.hpp"
+#include "plugin/elemental/real.hpp"
 
 namespace elemental::plugin {
 namespace {
@@ -24,8 +25,7 @@ Expected<std::unique_ptr<OsPlugin>> LoadPlugin(const std::string& os_plugin) {
     return std::unique_ptr<OsPlugin>(std::make_unique<DummyPlugin>());
   }
   if (name == kElementalPlugin) {
-    // Added by a later issue: the native A/B plugin.
-    return Error("plugin 'elemental.so' (native A/B) is not available in this build yet");
+    return native::MakeNativePlugin();
   }
   std::string known;
   for (const auto& k : KnownPlugins()) known += (known.empty() ? "" : ", ") + k;

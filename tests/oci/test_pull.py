@@ -12,13 +12,16 @@ import os
 import pathlib
 import re
 import shutil
-import socket
 import stat
 import subprocess
-import time
+import sys
 import urllib.request
 
 import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "lib"))
+from oci_registry import (free_port, missing_prerequisites, run,  # noqa: E402,F401
+                          start_registry, tree)
 
 AGENT = os.environ.get("ELEMENTAL_AGENT_BIN", "build/agent/elemental-agent")
 # All traffic here is local: a proxy of the machine running the tests must not
@@ -26,24 +29,12 @@ AGENT = os.environ.get("ELEMENTAL_AGENT_BIN", "build/agent/elemental-agent")
 # want a proxy set it for the agent alone (test_pull_net.py).
 for _k in [k for k in os.environ if k.lower().endswith("_proxy")]:
     del os.environ[_k]
-REGISTRY_BIN = "/usr/bin/docker-registry"
 REGISTRY_CFG = {}  # "127.0.0.1:port" -> its config file
 
 # Missing prerequisites fail the run: a skipped test must never count as passing.
-if os.geteuid() != 0 or not all(shutil.which(t) for t in ("umoci", "skopeo")) \
-        or not os.path.exists(REGISTRY_BIN):
-    pytest.fail("tests/oci needs root, umoci, skopeo and docker-registry "
-                "(bash tests/install-packages.sh installs them)", pytrace=False)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run(*cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300, **kw)
+if missing_prerequisites():
+    pytest.fail("tests/oci needs " + missing_prerequisites() +
+                " (bash tests/install-packages.sh installs them)", pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -107,33 +98,6 @@ def build_image(layout, tag):
     os.link(r / "etc/hosts", r / "usr/bin/hosts-link")
     run("umoci", "repack", "--image", f"{layout}:{tag}", str(bundle))
     shutil.rmtree(bundle)
-
-
-def tree(root):
-    """Every entry under `root` and `root` itself (as "."), by relative path."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        names = dirnames + filenames
-        if dirpath == str(root):
-            names = [""] + names
-        for name in names:
-            p = os.path.join(dirpath, name) if name else str(root)
-            rel = os.path.relpath(p, root)
-            st = os.lstat(p)
-            e = {"mode": st.st_mode, "uid": st.st_uid, "gid": st.st_gid,
-                 "mtime": st.st_mtime_ns}
-            if stat.S_ISREG(st.st_mode):
-                e["size"] = st.st_size
-                e["sha"] = hashlib.sha256(open(p, "rb").read()).hexdigest()
-                e["nlink"] = st.st_nlink
-            elif stat.S_ISLNK(st.st_mode):
-                e["link"] = os.readlink(p)
-            elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-                e["rdev"] = st.st_rdev
-            if not stat.S_ISLNK(st.st_mode):
-                e["xattrs"] = {n: os.getxattr(p, n) for n in sorted(os.listxattr(p))}
-            out[rel] = e
-    return out
 
 
 @pytest.mark.parametrize("fmt", ["oci", "v2s2", "zstd"])
@@ -334,31 +298,6 @@ def test_https_is_the_default(registry, tmp_path):
     res = pull(f"{registry}/test/tls:v1", "--to", str(target))
     assert res.returncode != 0
     assert not any(target.iterdir())
-
-
-def start_registry(d, extra_yaml=""):
-    port = free_port()
-    cfg = d / "config.yml"
-    cfg.write_text(f"""version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: {d}/data
-http:
-  addr: 127.0.0.1:{port}
-{extra_yaml}""")
-    log = open(d / "registry.log", "w")
-    proc = subprocess.Popen([REGISTRY_BIN, "serve", str(cfg)], stdout=log, stderr=log)
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("registry exited: " + (d / "registry.log").read_text())
-            time.sleep(0.1)
-    return proc, f"127.0.0.1:{port}"
 
 
 def test_https_with_custom_ca(tmp_path):

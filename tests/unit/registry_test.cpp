@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "plugin/dummy.hpp"
+#include "plugin/elemental/elemental.hpp"
 
 namespace elemental::plugin {
 namespace {
@@ -24,10 +25,12 @@ TEST(RegistryTest, OnlyTheFileNameCounts) {
   }
 }
 
-TEST(RegistryTest, NativePluginIsNotAvailableYet) {
-  auto p = LoadPlugin("/usr/lib/elemental/plugins/elemental.so");
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().message(), "plugin 'elemental.so' (native A/B) is not available in this build yet");
+TEST(RegistryTest, NativePluginIsChosenByFileName) {
+  for (const std::string v : {"/usr/lib/elemental/plugins/elemental.so", "elemental.so"}) {
+    auto p = LoadPlugin(v);
+    ASSERT_TRUE(p) << v << ": " << p.error().message();
+    EXPECT_NE(dynamic_cast<native::NativePlugin*>(p->get()), nullptr) << v;
+  }
 }
 
 TEST(RegistryTest, UnknownPluginListsTheKnownOnes) {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cerrno>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -125,14 +127,105 @@ TEST(SlotsStateCommand, FlagsAndErrors) {
   EXPECT_NE(out.find("--state-dir string"), std::string::npos) << out;
 }
 
-TEST(SlotsStateCommand, IsStateCommand) {
-  EXPECT_TRUE(cli::IsStateCommand({"state"}));
-  EXPECT_TRUE(cli::IsStateCommand({"--debug", "state", "--state-dir", "/x"}));
-  EXPECT_TRUE(cli::IsStateCommand({"--config", "/c", "state"}));
-  EXPECT_TRUE(cli::IsStateCommand({"--config=/c", "state"}));
-  EXPECT_FALSE(cli::IsStateCommand({"--config", "state", "run"}));
-  EXPECT_FALSE(cli::IsStateCommand({"run", "state"}));
-  EXPECT_FALSE(cli::IsStateCommand({}));
+TEST(SlotsStateCommand, SlotCommand) {
+  EXPECT_EQ(cli::SlotCommand({"state"}), "state");
+  EXPECT_EQ(cli::SlotCommand({"--debug", "state", "--state-dir", "/x"}), "state");
+  EXPECT_EQ(cli::SlotCommand({"--config", "/c", "state"}), "state");
+  EXPECT_EQ(cli::SlotCommand({"--config=/c", "state"}), "state");
+  EXPECT_EQ(cli::SlotCommand({"boot-decision", "--state-dir", "/x"}), "boot-decision");
+  EXPECT_EQ(cli::SlotCommand({"--config", "state", "run"}), "");
+  EXPECT_EQ(cli::SlotCommand({"run", "state"}), "");
+  EXPECT_EQ(cli::SlotCommand({}), "");
+}
+
+// Parses the YAML `boot-decision` prints into key → value.
+std::map<std::string, std::string> DecisionFields(const std::string& out) {
+  std::map<std::string, std::string> m;
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t nl = out.find('\n', pos);
+    std::string line = out.substr(pos, nl - pos);
+    pos = nl == std::string::npos ? out.size() : nl + 1;
+    size_t colon = line.find(": ");
+    if (colon != std::string::npos) m[line.substr(0, colon)] = line.substr(colon + 2);
+  }
+  return m;
+}
+
+TEST(SlotsBootDecisionCommand, NoRecordMeansInstall) {
+  testing::FaultFileOps ops;
+  std::string out, err;
+  EXPECT_EQ(cli::BootDecisionMain({"boot-decision", "--state-dir", "/oem/s"}, ops, testing::Now(),
+                                  out, err),
+            0)
+      << err;
+  auto f = DecisionFields(out);
+  EXPECT_EQ(f["action"], "install");
+  EXPECT_EQ(f["slot"], "none");
+  EXPECT_EQ(f["rolledBack"], "false");
+}
+
+TEST(SlotsBootDecisionCommand, CountsTriesThenRollsBackAndWritesEachStep) {
+  testing::FaultFileOps ops;
+  Store store(ops, "/oem/s");
+  Record r = testing::TryingB(2);
+  ASSERT_TRUE(store.Save(r));
+  const std::vector<std::string> args = {"boot-decision", "--state-dir=/oem/s"};
+  for (int boot = 0; boot < 2; ++boot) {
+    std::string out, err;
+    ASSERT_EQ(cli::BootDecisionMain(args, ops, testing::Now(), out, err), 0) << err;
+    auto f = DecisionFields(out);
+    EXPECT_EQ(f["action"], "boot") << out;
+    EXPECT_EQ(f["slot"], "B") << "boot " << boot;
+    auto loaded = store.Load();
+    ASSERT_TRUE(loaded && loaded->record);
+    ASSERT_TRUE(loaded->record->pending_try);
+    EXPECT_EQ(loaded->record->pending_try->tries_left, 1 - boot);
+  }
+  std::string out, err;
+  ASSERT_EQ(cli::BootDecisionMain(args, ops, testing::Now(), out, err), 0) << err;
+  auto f = DecisionFields(out);
+  EXPECT_EQ(f["slot"], "A") << out;
+  EXPECT_EQ(f["rolledBack"], "true");
+  EXPECT_NE(f["message"].find("v2"), std::string::npos) << out;
+  auto loaded = store.Load();
+  ASSERT_TRUE(loaded && loaded->record);
+  EXPECT_FALSE(loaded->record->pending_try);
+  ASSERT_TRUE(loaded->record->last_rollback);
+  // Booting again after the rollback: A, nothing more to roll back.
+  out.clear();
+  ASSERT_EQ(cli::BootDecisionMain(args, ops, testing::Now(), out, err), 0);
+  f = DecisionFields(out);
+  EXPECT_EQ(f["slot"], "A");
+  EXPECT_EQ(f["rolledBack"], "false");
+}
+
+TEST(SlotsBootDecisionCommand, UnwritableRecordBootsTheFallbackNotTheTry) {
+  testing::FaultFileOps ops;
+  Store store(ops, "/oem/s");
+  Record r = testing::TryingB(2);
+  ASSERT_TRUE(store.Save(r));
+  ops.FailAt(ops.steps() + 1, EIO);  // the next write step fails
+  std::string out, err;
+  ASSERT_EQ(cli::BootDecisionMain({"boot-decision", "--state-dir", "/oem/s"}, ops, testing::Now(),
+                                  out, err),
+            0);
+  auto f = DecisionFields(out);
+  EXPECT_EQ(f["action"], "boot");
+  EXPECT_EQ(f["slot"], "A") << out;
+  EXPECT_NE(err.find("writing the slot state record"), std::string::npos) << err;
+}
+
+TEST(SlotsBootDecisionCommand, UsageErrors) {
+  testing::FaultFileOps ops;
+  std::string out, err;
+  EXPECT_EQ(cli::BootDecisionMain({"boot-decision", "--state-dir"}, ops, testing::Now(), out, err),
+            2);
+  EXPECT_EQ(cli::BootDecisionMain({"boot-decision", "x"}, ops, testing::Now(), out, err), 2);
+  EXPECT_NE(err.find("for \"elemental-agent boot-decision\""), std::string::npos) << err;
+  out.clear();
+  EXPECT_EQ(cli::BootDecisionMain({"boot-decision", "-h"}, ops, testing::Now(), out, err), 0);
+  EXPECT_NE(out.find("elemental-agent boot-decision [flags]"), std::string::npos) << out;
 }
 
 TEST(SlotsStateCommand, MainOnARealDirectory) {
