@@ -13,6 +13,11 @@ bash tests/install-packages.sh
 agent=$(./build.sh | tail -n 1)
 echo "== agent: $agent"
 file "$agent"
+# Static mke2fs, e2fsck, mkfs.fat, ... as the boot image ships them (built once, then cached).
+tools=$(bash initrd/fstools.sh | tail -n 1)
+[ -x "$tools/bin/mke2fs" ] || { echo "initrd/fstools.sh did not produce $tools/bin/mke2fs" >&2; exit 1; }
+export ELEMENTAL_TOOLS_DIR="$tools/bin"
+echo "== filesystem tools: $ELEMENTAL_TOOLS_DIR"
 
 echo "== unit tests"
 (cd build && ctest --output-on-failure -j2)
