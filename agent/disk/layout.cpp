@@ -99,7 +99,17 @@ Expected<DiskLayout> OpenLayout(const std::string& disk, const SystemPaths& path
   auto table = ReadGpt(*dev);
   if (!table) return table.error().Wrap(what);
   DiskLayout layout;
-  if (auto st = Describe(*dev, *table, paths, &layout); !st) return st.error().Wrap(what);
+  if (auto st = Describe(*dev, *table, paths, &layout); !st) {
+    if (!dev->is_block_device()) return st.error().Wrap(what);
+    // A kernel without a GPT parser, or a loop device attached just now,
+    // shows no partitions yet: add them, then look again.
+    if (auto added = ReloadPartitions(*dev, *table); !added) {
+      return Error(what + ": " + st.error().message() + "; " + added.error().message());
+    }
+    if (auto again = Describe(*dev, *table, paths, &layout); !again) {
+      return again.error().Wrap(what);
+    }
+  }
   return layout;
 }
 

@@ -42,7 +42,8 @@ Expected<DiskLayout> CreateLayout(const std::string& disk, const PartitionSizes&
                                   const SystemPaths& paths = {});
 
 // Reads the layout already on `disk` (its GPT) and finds the partition
-// nodes. Errors: "'<disk>' has no COS_OEM partition", GPT errors, ...,
+// nodes; partitions the kernel does not show yet (no GPT parser, a loop
+// device attached just now) are added to it first. Errors: "'<disk>' has no COS_OEM partition", GPT errors, ...,
 // wrapped with "reading the layout of '<disk>'".
 Expected<DiskLayout> OpenLayout(const std::string& disk, const SystemPaths& paths = {});
 

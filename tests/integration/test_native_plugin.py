@@ -8,6 +8,7 @@ Booting is simulated: between runs the test does what the boot image does
 (`elemental-agent boot-decision`, then mount COS_OEM at /oem).
 """
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -109,16 +110,19 @@ def install(server, nroot, os_images, **spec_overrides):
 
 
 def boot(nroot, disk):
-    """What the boot image does: decide the slot (writing the record), and
-    give the installed system its COS_OEM at /oem."""
+    """What the boot image does: decide the slot (writing the record), give
+    the installed system its COS_OEM at /oem and the files the registration
+    left there (host name, agent config, identity)."""
     disk.umount_all()
-    disk.mount("COS_OEM", nroot.path / "oem")
+    oem = disk.mount("COS_OEM", nroot.path / "oem")
     nroot.set_live(False)
     res = nroot.run("boot-decision", "--state-dir", STATE_DIR)
     assert res.returncode == 0, res.stdout + res.stderr
     decision = yaml.safe_load(res.stdout)
     if decision["action"] == "boot":
         nroot.set_booted(decision["slot"])
+        if (oem / "elemental/files").is_dir():
+            shutil.copytree(oem / "elemental/files", nroot.path, dirs_exist_ok=True)
     return {"action": decision["action"], "slot": decision["slot"]}
 
 
@@ -206,6 +210,13 @@ def test_install_upgrade_rollback(server, nroot, os_images, tmp_path):
         assert st["active"] == "A"
         assert st["slots"]["A"]["image"] == f"oci://{addr}/os:v1"
         assert st["slots"]["A"]["state"] == "good"
+        # Without --state-dir, `state` reads /oem and shows the disk it is on.
+        res = nroot.run("state")
+        assert res.returncode == 0, res.stdout + res.stderr
+        layout = yaml.safe_load(res.stdout)["layout"]
+        assert [(p["label"], p["fs"]) for p in layout] == list(zip(LABELS, ["vfat"] + ["ext4"] * 4))
+        assert [p["device"] for p in layout] == [parts[label] for label in LABELS]
+        assert layout[2]["size"] == 96 << 20
 
         # Running; then v2 with in-place-update=pending: pulled into B, reboot.
         os_v2 = {"osVersion": {"imageUri": f"oci://{addr}/os:v2"}}
@@ -268,4 +279,75 @@ def test_install_upgrade_rollback(server, nroot, os_images, tmp_path):
         assert c["reason"] == "OSVersionReconciliationFailed", c
         assert nroot.power_requests() == ["reboot -f"] * 3
         assert state(nroot)["slots"]["A"]["state"] == "failed"
+        disk.umount_all()
+
+
+def files_in(where):
+    return sorted(p.name for p in where.iterdir())
+
+
+@pytest.mark.parametrize("reset_persistent,reset_oem",
+                         [(False, False), (True, False), (False, True), (True, True)])
+def test_reset_then_install_again(server, nroot, os_images, tmp_path, reset_persistent,
+                                  reset_oem):
+    addr, _ = os_images
+    reset = {"resetPersistent": reset_persistent, "resetOem": reset_oem}
+    name, _ = install(server, nroot, os_images, reset=reset)
+    image = nroot.path / "disk.img"
+    with Disk(image) as disk:
+        # What the installed system left: user data on COS_PERSISTENT and COS_OEM.
+        (disk.mount("COS_PERSISTENT", tmp_path / "p") / "user-data").write_text("keep me?")
+        (disk.mount("COS_OEM", tmp_path / "o") / "user-oem").write_text("keep me?")
+        assert boot(nroot, disk) == {"action": "boot", "slot": "A"}
+
+        # The host is deleted: run triggers the reset and reboots.
+        server.admin("host", "delete", name)
+        run_until(nroot, server, name, tmp_path, lambda h: False, "reset trigger")
+        assert nroot.power_requests() == ["reboot -f"] * 2
+        assert server.host(name)["status"]["phase"] == "Triggering Reset"
+        assert state(nroot)["resetPending"] is True
+
+        # The boot image sees the flag and runs reset in live mode.
+        assert boot(nroot, disk)["action"] == "reset"
+        disk.umount_all()
+        nroot.set_live(True)
+        res = nroot.run("reset", timeout=300)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert server.host(name) is None
+        assert nroot.power_requests() == ["reboot -f"] * 3
+
+        parts = disk.by_label()
+        for label in LABELS[1:]:
+            res = check("e2fsck", "-fn", parts[label])
+            assert res.returncode == 0, label + ": " + res.stdout + res.stderr
+        for label in ("COS_SYSTEM_A", "COS_SYSTEM_B"):
+            where = disk.mount(label, tmp_path / label, read_only=True)
+            assert files_in(where) == ["lost+found"], label
+        p = disk.mount("COS_PERSISTENT", tmp_path / "p2", read_only=True)
+        assert (p / "user-data").exists() == (not reset_persistent)
+        o = disk.mount("COS_OEM", tmp_path / "o2", read_only=True)
+        assert (o / "user-oem").exists() == (not reset_oem)
+        # The agent config and identity survive for re-registration.
+        files = o / "elemental/files"
+        assert (files / "etc/elemental/agent/config.yaml").exists()
+        assert "PRIVATE KEY" in (files / "var/lib/elemental/agent/private.key").read_text()
+        disk.umount_all()
+        nroot.file("/oem").mkdir(exist_ok=True)
+
+    # A fresh install on what reset left, in the same live boot.
+    res = nroot.run("register", "--install", timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "The disk was reset: keeping its partitions" in res.stdout + res.stderr, \
+        res.stdout + res.stderr
+    hosts = server.hosts()
+    assert len(hosts) == 1, hosts
+    assert condition(hosts[0], "InstallationReady")["status"] == "True"
+    with Disk(image) as disk:
+        assert_slot_holds(disk, "COS_SYSTEM_A", os_images, "v1", tmp_path)
+        p = disk.mount("COS_PERSISTENT", tmp_path / "p3", read_only=True)
+        assert (p / "user-data").exists() == (not reset_persistent)
+        disk.umount_all()
+        assert boot(nroot, disk) == {"action": "boot", "slot": "A"}
+        st = state(nroot)
+        assert st["active"] == "A" and st["slots"]["A"]["image"] == f"oci://{addr}/os:v1"
         disk.umount_all()

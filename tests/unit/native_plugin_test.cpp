@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,11 @@ class FakeDisk : public DiskWork {
       stdfs::create_directories(d);
     }
     return p;
+  }
+  Expected<std::optional<Partitions>> Existing(const InstallInput& /*in*/) override {
+    w_.calls.push_back("existing");
+    if (!stdfs::exists(Parts().oem)) return std::optional<Partitions>();
+    return std::optional<Partitions>(Parts());
   }
   Expected<Partitions> Find() override {
     if (!stdfs::exists(Parts().oem)) return Error("no COS_OEM partition");
@@ -391,6 +397,65 @@ TEST_F(NativePluginTest, TriggerResetThenResetKeepsConfigAndKey) {
   slots::Store store(slots::PosixFileOps(), opts.oem_dir + "/elemental/state");
   EXPECT_EQ(slots::DecideBoot(store.Load(), std::chrono::system_clock::now()).action,
             slots::BootAction::kInstall);
+}
+
+// After a reset, register --install reuses the disk: the slots are written
+// again, COS_PERSISTENT (and COS_OEM) keep what the reset did not wipe, the
+// partition table is not rewritten.
+class NativePluginReinstallTest : public NativePluginTest,
+                                  public ::testing::WithParamInterface<std::pair<bool, bool>> {};
+
+TEST_P(NativePluginReinstallTest, ResetThenInstallKeepsWhatResetKept) {
+  const auto [reset_persistent, reset_oem] = GetParam();
+  Install();
+  ASSERT_TRUE(fs::WriteFileDurable(w.base + "/parts/COS_PERSISTENT/data", "user data", 0644));
+  ASSERT_TRUE(fs::WriteFileDurable(opts.oem_dir + "/user-oem-file", "oem", 0644));
+  ASSERT_TRUE(plugin->TriggerReset());
+  SetLive(true);
+  json::Object reset;
+  reset["resetOem"] = reset_oem;
+  reset["resetPersistent"] = reset_persistent;
+  ASSERT_TRUE(plugin->Reset(json::Value(reset)));
+  w.calls.clear();
+
+  // register --install in the same live boot.
+  ASSERT_TRUE(plugin->InstallHostname("m-host2"));
+  json::Object install;
+  install["systemUri"] = "oci://registry.test/os:v2";
+  install["device"] = "/dev/sda";
+  ASSERT_TRUE(plugin->Install(json::Value(install)));
+  EXPECT_EQ(w.calls, (std::vector<std::string>{"existing", "format COS_SYSTEM_A",
+                                               "format COS_SYSTEM_B",
+                                               "pull oci://registry.test/os:v2"}));
+  EXPECT_EQ(fs::PathExists(w.base + "/parts/COS_PERSISTENT/data").value(), !reset_persistent);
+  EXPECT_EQ(fs::PathExists(opts.oem_dir + "/user-oem-file").value(), !reset_oem);
+  EXPECT_EQ(SlotImage("COS_SYSTEM_A"), "oci://registry.test/os:v2\n");
+  const std::string files = opts.oem_dir + "/" + kOemFilesDir;
+  EXPECT_EQ(*fs::ReadFile(files + "/etc/hostname"), "m-host2\n");
+  EXPECT_EQ(*fs::ReadFile(files + work_dir + "/private.key"), "KEY");
+  EXPECT_EQ(*fs::ReadFile(files + config_path), "agent: {}\n");
+  slots::Record r = Record();
+  EXPECT_EQ(r.active, slots::Slot::kA);
+  EXPECT_FALSE(r.reset_pending);
+}
+
+INSTANTIATE_TEST_SUITE_P(ResetFlags, NativePluginReinstallTest,
+                         ::testing::Values(std::pair{false, false}, std::pair{true, false},
+                                           std::pair{false, true}, std::pair{true, true}));
+
+TEST_F(NativePluginTest, InstallOnAnInstalledDiskStartsOver) {
+  Install();
+  ASSERT_TRUE(fs::WriteFileDurable(w.base + "/parts/COS_PERSISTENT/data", "old", 0644));
+  w.calls.clear();
+  SetLive(true);
+  json::Object install;
+  install["systemUri"] = "oci://registry.test/os:v1";
+  install["device"] = "/dev/sda";
+  ASSERT_TRUE(plugin->Install(json::Value(install)));
+  // Its record has an active slot: not a reset disk, so everything is new.
+  EXPECT_EQ(w.calls, (std::vector<std::string>{"existing", "prepare /dev/sda",
+                                               "pull oci://registry.test/os:v1"}));
+  EXPECT_FALSE(fs::PathExists(w.base + "/parts/COS_PERSISTENT/data").value());
 }
 
 }  // namespace

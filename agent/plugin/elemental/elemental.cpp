@@ -128,6 +128,40 @@ Status NativePlugin::InstallFile(const std::string& content, const std::string& 
   return Status::Ok();
 }
 
+Expected<Partitions> NativePlugin::PrepareDisk(const InstallInput& in) {
+  if (!in.no_format) {
+    auto existing = disk_->Existing(in);
+    if (!existing) return existing.error().Wrap("looking at the install disk");
+    if (*existing) {
+      // A disk that Reset left: its record exists and names no active slot.
+      bool after_reset = false;
+      {
+        auto oem = disk_->Mount((*existing)->oem, opts_.mount_dir + "/oem");
+        if (!oem) return oem.error().Wrap("mounting " + std::string(kLabelOem));
+        auto loaded = LoadRecord((*oem)->dir());
+        after_reset = loaded && loaded->record && loaded->record->active == slots::Slot::kNone &&
+                      !loaded->record->reset_pending;
+        if (Status st = (*oem)->Unmount(); !st) return st.error().Wrap("unmounting COS_OEM");
+      }
+      if (after_reset) {
+        log::Info("The disk was reset: keeping its partitions, " + std::string(kLabelOem) +
+                  " and " + kLabelPersistent + "; writing the slots");
+        for (auto [device, label] :
+             {std::pair{(*existing)->system_a, kLabelA}, {(*existing)->system_b, kLabelB}}) {
+          if (Status st = disk_->Format(device, label); !st) {
+            return st.error().Wrap(std::string("formatting ") + label);
+          }
+        }
+        return **existing;
+      }
+    }
+  }
+  log::Info("Preparing the disk");
+  auto parts = disk_->Prepare(in);
+  if (!parts) return parts.error().Wrap("preparing the disk");
+  return parts;
+}
+
 Status NativePlugin::Install(const json::Value& input) {
   auto in = ParseInstallInput(input);
   if (!in) return in.error();
@@ -140,9 +174,8 @@ Status NativePlugin::Install(const json::Value& input) {
   }
   if (in->system_uri.empty()) return Error("install config: systemUri is empty: no OS image to install");
 
-  log::Info("Preparing the disk");
-  auto parts = disk_->Prepare(*in);
-  if (!parts) return parts.error().Wrap("preparing the disk");
+  auto parts = PrepareDisk(*in);
+  if (!parts) return parts.error();
 
   log::Info("Installing " + in->system_uri + " into " + kLabelA + " (" + parts->system_a + ")");
   auto system = disk_->Mount(parts->system_a, opts_.mount_dir + "/system");

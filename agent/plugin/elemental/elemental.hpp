@@ -5,7 +5,11 @@
 //
 //   Install           live mode only (as upstream): choose the disk, GPT,
 //                     filesystems, pull `systemUri` straight into COS_SYSTEM_A,
-//                     copy the staged OEM tree onto COS_OEM, mark A active
+//                     copy the staged OEM tree onto COS_OEM, mark A active.
+//                     On a disk that Reset left (its record has no active
+//                     slot) the partition table, COS_OEM and COS_PERSISTENT
+//                     are kept: only the slots are written, so a reset
+//                     without resetPersistent keeps the user's data
 //   InstallFile /     kept in the OEM tree (see oem.hpp): on COS_OEM when the
 //   InstallHostname / system is installed, in a tmpfs staging dir in live
 //   InstallCloudInit  mode until Install copies it over
@@ -27,6 +31,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/expected.hpp"
@@ -57,6 +62,9 @@ class DiskWork {
   // Chooses the disk and writes the GPT and every filesystem (or, with
   // noFormat, finds the existing partitions).
   virtual Expected<Partitions> Prepare(const InstallInput& in) = 0;
+  // The COS_* partitions already on the disk Prepare would choose; nullopt
+  // when that disk holds no complete layout (a blank or foreign disk).
+  virtual Expected<std::optional<Partitions>> Existing(const InstallInput& in) = 0;
   // Finds the COS_* partitions by label.
   virtual Expected<Partitions> Find() = 0;
   // Makes a fresh ext4 filesystem labelled `label` on `device`.
@@ -122,6 +130,9 @@ class NativePlugin final : public OsPlugin {
 
  private:
   Expected<bool> LiveMode() const;
+  // The partitions to install into: the disk Reset left (slots formatted,
+  // the rest kept), or a freshly partitioned and formatted one.
+  Expected<Partitions> PrepareDisk(const InstallInput& in);
   // The OEM tree to write to: staging in live mode, COS_OEM otherwise.
   Expected<std::string> OemDir() const;
 

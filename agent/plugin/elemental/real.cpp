@@ -58,23 +58,10 @@ Partitions FromLayout(const disk::DiskLayout& layout) {
 class RealDisk final : public DiskWork {
  public:
   Expected<Partitions> Prepare(const InstallInput& in) override {
-    disk::PartitionSizes sizes;
-    sizes.esp_mib = in.partitions.grub_mib;
-    sizes.oem_mib = in.partitions.oem_mib;
-    sizes.system_mib = in.partitions.system_mib;
-    sizes.persistent_min_mib = in.partitions.persistent_mib;
-    auto chosen = disk::ChooseInstallDisk(in.device, disk::MinimumDiskBytes(sizes));
+    disk::PartitionSizes sizes = Sizes(in);
+    auto chosen = Target(in);
     if (!chosen) return chosen.error();
-    std::string target = *chosen;
-    struct stat st {};
-    if (::stat(target.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      // An image file: attach it so the partitions get device nodes.
-      auto loop = disk::LoopDevice::Attach(target);
-      if (!loop) return loop.error();
-      log::Info("Installing onto image file '" + target + "' through " + loop->path());
-      target = loop->path();
-      loop_.emplace(std::move(*loop));
-    }
+    const std::string target = *chosen;
     log::Info("Install disk: " + target);
     if (in.no_format) {
       auto layout = disk::OpenLayout(target);
@@ -89,6 +76,21 @@ class RealDisk final : public DiskWork {
     }
     if (Status st2 = disk::FormatLayout(runner_, tools_, *layout); !st2) return st2.error();
     return FromLayout(*layout);
+  }
+
+  Expected<std::optional<Partitions>> Existing(const InstallInput& in) override {
+    auto target = Target(in);
+    if (!target) return target.error();
+    auto layout = disk::OpenLayout(*target);
+    if (!layout) {
+      log::Debug("no layout on '" + *target + "': " + layout.error().message());
+      return std::optional<Partitions>();
+    }
+    Partitions p = FromLayout(*layout);
+    for (const std::string* node : {&p.grub, &p.oem, &p.system_a, &p.system_b, &p.persistent}) {
+      if (node->empty()) return std::optional<Partitions>();
+    }
+    return std::optional<Partitions>(p);
   }
 
   Expected<Partitions> Find() override {
@@ -119,6 +121,36 @@ class RealDisk final : public DiskWork {
   }
 
  private:
+  static disk::PartitionSizes Sizes(const InstallInput& in) {
+    disk::PartitionSizes sizes;
+    sizes.esp_mib = in.partitions.grub_mib;
+    sizes.oem_mib = in.partitions.oem_mib;
+    sizes.system_mib = in.partitions.system_mib;
+    sizes.persistent_min_mib = in.partitions.persistent_mib;
+    return sizes;
+  }
+
+  // The install disk's node, chosen once; an image file is attached to a
+  // loop device that stays attached while this object lives.
+  Expected<std::string> Target(const InstallInput& in) {
+    if (!target_.empty()) return target_;
+    auto chosen = disk::ChooseInstallDisk(in.device, disk::MinimumDiskBytes(Sizes(in)));
+    if (!chosen) return chosen.error();
+    std::string target = *chosen;
+    struct stat st {};
+    if (::stat(target.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      // An image file: attach it so the partitions get device nodes.
+      auto loop = disk::LoopDevice::Attach(target);
+      if (!loop) return loop.error();
+      log::Info("Installing onto image file '" + target + "' through " + loop->path());
+      target = loop->path();
+      loop_.emplace(std::move(*loop));
+    }
+    target_ = target;
+    return target_;
+  }
+
+  std::string target_;
   disk::ExecProcessRunner runner_;
   disk::FormatTools tools_{kToolsDir};
   disk::SyscallMounter mounter_;
