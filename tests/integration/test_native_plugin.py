@@ -351,3 +351,74 @@ def test_reset_then_install_again(server, nroot, os_images, tmp_path, reset_pers
         st = state(nroot)
         assert st["active"] == "A" and st["slots"]["A"]["image"] == f"oci://{addr}/os:v1"
         disk.umount_all()
+
+
+# A CAPI bootstrap as the kubeadm provider shapes it: files with encodings,
+# permissions and owners, then commands as strings and as argument lists.
+KUBEADM_LIKE = """\
+## template: jinja
+#cloud-config
+write_files:
+-   path: /etc/kubernetes/pki/ca.crt
+    owner: root:root
+    permissions: '0640'
+    content: |
+      -----BEGIN CERTIFICATE-----
+      MIIBdummy
+      -----END CERTIFICATE-----
+-   path: /run/kubeadm/kubeadm.yaml
+    owner: root:root
+    permissions: '0640'
+    encoding: b64
+    content: YXBpVmVyc2lvbjoga3ViZWFkbS5rOHMuaW8vdjFiZXRhMwpraW5kOiBJbml0Q29uZmlndXJhdGlvbgo=
+-   path: /etc/bootstrap-log
+    append: true
+    content: "written\\n"
+runcmd:
+  - 'mkdir -p /var/lib/kubeadm-sim && echo ran >> /var/lib/kubeadm-sim/runs'
+  - [sh, -c, 'cat /run/kubeadm/kubeadm.yaml > /var/lib/kubeadm-sim/seen-config']
+"""
+
+
+def test_bootstrap_applied_once_at_next_start(server, nroot, os_images, tmp_path):
+    name, _ = install(server, nroot, os_images)
+    image = nroot.path / "disk.img"
+    with Disk(image) as disk:
+        assert boot(nroot, disk) == {"action": "boot", "slot": "A"}
+        bootstrap = tmp_path / "bootstrap.yaml"
+        bootstrap.write_text(KUBEADM_LIKE)
+        server.admin("host", "set-bootstrap", name, "--format", "cloud-config",
+                     "--config", bootstrap)
+        # run stores it on COS_OEM and asks for the reboot that applies it.
+        run_until(nroot, server, name, tmp_path, lambda h: False, "reboot for bootstrap")
+        assert nroot.power_requests() == ["reboot -f"] * 2
+        stored = nroot.file("/oem/elemental/bootstrap/cloud-config.yaml")
+        assert stored.read_text() == KUBEADM_LIKE
+        assert not nroot.file("/run/kubeadm/kubeadm.yaml").exists()
+
+        # The next start applies it, the sentinel appears, the host is bootstrapped.
+        assert boot(nroot, disk) == {"action": "boot", "slot": "A"}
+        run_until(nroot, server, name, tmp_path,
+                  lambda h: h["metadata"]["labels"].get(LABEL + "bootstrapped") == "true",
+                  "bootstrapped label")
+        ca = nroot.file("/etc/kubernetes/pki/ca.crt")
+        assert ca.read_text().startswith("-----BEGIN CERTIFICATE-----\nMIIBdummy\n")
+        assert ca.stat().st_mode & 0o7777 == 0o640
+        assert nroot.file("/run/kubeadm/kubeadm.yaml").read_text() == \
+            "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n"
+        assert nroot.file("/var/lib/kubeadm-sim/seen-config").read_text() == \
+            "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n"
+        assert nroot.file("/var/lib/kubeadm-sim/runs").read_text() == "ran\n"
+        assert nroot.file("/run/cluster-api/bootstrap-success.complete").exists()
+        assert condition(server.host(name), "BootstrapReady")["status"] == "True"
+
+        # Another start (a later reboot) does not run it again.
+        assert boot(nroot, disk) == {"action": "boot", "slot": "A"}
+        server.admin("host", "label", name, LABEL + "in-place-update=pending")
+        run_until(nroot, server, name, tmp_path,
+                  lambda h: h["metadata"]["labels"].get(LABEL + "in-place-update") == "done",
+                  "a full reconcile after the restart")
+        assert nroot.file("/var/lib/kubeadm-sim/runs").read_text() == "ran\n"
+        assert nroot.file("/etc/bootstrap-log").read_text() == "written\n"
+        assert nroot.power_requests() == ["reboot -f"] * 2
+        disk.umount_all()
