@@ -186,9 +186,12 @@ std::string Usage(Command command) {
         "  elemental-agent [--config PATH] [--debug] <command> [flags]\n"
         "\n"
         "Commands:\n";
+    // As cobra: names padded to the longest one (at least 11), then a space.
+    size_t width = 11;
+    for (const auto& c : kCommands) width = std::max(width, std::string_view(c.name).size());
     for (const auto& c : kCommands) {
       std::string name = c.name;
-      name.resize(12, ' ');
+      name.resize(width + 1, ' ');
       s += "  " + name + c.short_help + "\n";
     }
     s += "\nFlags:\n";

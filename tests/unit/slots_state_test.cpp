@@ -259,7 +259,10 @@ TEST(SlotsStateCommand, ListedInHelp) {
   ::testing::internal::CaptureStdout();
   EXPECT_EQ(cli::Main(2, argv.data()), 0);
   std::string out = ::testing::internal::GetCapturedStdout();
-  EXPECT_NE(out.find("  state       Prints the A/B slot state record"), std::string::npos) << out;
+  // Names are padded to the longest ("boot-decision") plus one space, as cobra does.
+  EXPECT_NE(out.find("  state         Prints the A/B slot state record"), std::string::npos) << out;
+  EXPECT_NE(out.find("  boot-decision Decides which slot"), std::string::npos) << out;
+  EXPECT_NE(out.find("  register      Registers this Elemental host"), std::string::npos) << out;
 }
 
 }  // namespace
