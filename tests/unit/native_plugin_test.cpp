@@ -53,8 +53,12 @@ class FakeDisk : public DiskWork {
             p + "COS_PERSISTENT"};
   }
   Expected<Partitions> Prepare(const InstallInput& in) override {
-    w_.calls.push_back("prepare " + in.device);
+    w_.calls.push_back("prepare " + in.device + (in.no_format ? " noFormat" : ""));
     Partitions p = Parts();
+    if (in.no_format) {
+      if (!stdfs::exists(p.oem)) return Error("noFormat: no COS_OEM partition");
+      return p;
+    }
     for (const auto& d : {p.grub, p.oem, p.system_a, p.system_b, p.persistent}) {
       stdfs::remove_all(d);
       stdfs::create_directories(d);
@@ -456,6 +460,26 @@ TEST_F(NativePluginTest, InstallOnAnInstalledDiskStartsOver) {
   EXPECT_EQ(w.calls, (std::vector<std::string>{"existing", "prepare /dev/sda",
                                                "pull oci://registry.test/os:v1"}));
   EXPECT_FALSE(fs::PathExists(w.base + "/parts/COS_PERSISTENT/data").value());
+}
+
+TEST_F(NativePluginTest, NoFormatKeepsDataAndWritesTheSlots) {
+  Install();
+  ASSERT_TRUE(fs::WriteFileDurable(w.base + "/parts/COS_PERSISTENT/data", "old", 0644));
+  ASSERT_TRUE(fs::WriteFileDurable(w.base + "/parts/COS_SYSTEM_A/stale", "old os", 0644));
+  w.calls.clear();
+  SetLive(true);
+  json::Object install;
+  install["systemUri"] = "oci://registry.test/os:v2";
+  install["device"] = "/dev/sda";
+  install["noFormat"] = true;
+  ASSERT_TRUE(plugin->Install(json::Value(install)));
+  EXPECT_EQ(w.calls, (std::vector<std::string>{"prepare /dev/sda noFormat", "format COS_SYSTEM_A",
+                                               "format COS_SYSTEM_B",
+                                               "pull oci://registry.test/os:v2"}));
+  EXPECT_TRUE(fs::PathExists(w.base + "/parts/COS_PERSISTENT/data").value());
+  EXPECT_FALSE(fs::PathExists(w.base + "/parts/COS_SYSTEM_A/stale").value());
+  EXPECT_EQ(SlotImage("COS_SYSTEM_A"), "oci://registry.test/os:v2\n");
+  EXPECT_EQ(Record().active, slots::Slot::kA);
 }
 
 }  // namespace

@@ -159,6 +159,16 @@ Expected<Partitions> NativePlugin::PrepareDisk(const InstallInput& in) {
   log::Info("Preparing the disk");
   auto parts = disk_->Prepare(in);
   if (!parts) return parts.error().Wrap("preparing the disk");
+  if (in.no_format) {
+    // noFormat keeps the partitions and what COS_OEM / COS_PERSISTENT hold;
+    // the slots hold the OS and start empty.
+    for (auto [device, label] :
+         {std::pair{parts->system_a, kLabelA}, {parts->system_b, kLabelB}}) {
+      if (Status st = disk_->Format(device, label); !st) {
+        return st.error().Wrap(std::string("formatting ") + label);
+      }
+    }
+  }
   return parts;
 }
 
