@@ -38,6 +38,9 @@ constexpr CommandInfo kCommands[] = {
      "Decides which slot the boot image boots and records the boot try",
      "Decides what the boot image does now (boot a slot, install, reset), writes the\n"
      "slot state record's new boot count or rollback, and prints the decision as YAML"},
+    {Command::kBoot, "boot", "Runs the boot image's early boot (as its init, PID 1)",
+     "Runs the boot image's early boot as PID 1: mounts, modules, DHCP, agent config,\n"
+     "then installs, resets or boots the chosen A/B slot (switch_root)"},
     {Command::kHelp, "help", "Help about any command", "Help about any command"},
 };
 

@@ -6,6 +6,7 @@
 //                   [--registries-config registries.yaml]
 //   elemental-agent state [--state-dir DIR]      (parsed in cli/state.cpp)
 //   elemental-agent boot-decision [--state-dir DIR]   (parsed in cli/state.cpp)
+//   elemental-agent boot                        (the boot image's early boot, agent/boot)
 //
 // Flags may come before or after the command (as with upstream's cobra).
 #pragma once
@@ -18,7 +19,7 @@
 namespace elemental::cli {
 
 enum class Command { kNone, kRegister, kInstall, kRun, kReset, kVersion, kHelp, kPull, kState,
-                     kBootDecision };
+                     kBootDecision, kBoot };
 
 struct Args {
   Command command = Command::kNone;

@@ -2,11 +2,13 @@
 // upstream's cmd/agent/{register,install,run,reset,version}.go.
 #include "cli/cli.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "boot/boot.hpp"
 #include "cli/args.hpp"
 #include "cli/init.hpp"
 #include "cli/state.hpp"
@@ -144,6 +146,11 @@ int RunCommand(const Args& args) {
 int Main(int argc, char** argv) {
   std::vector<std::string> argv_rest;
   for (int i = 1; i < argc; ++i) argv_rest.emplace_back(argv[i]);
+  {
+    auto first = std::find_if(argv_rest.begin(), argv_rest.end(),
+                              [](const std::string& a) { return a.empty() || a[0] != '-'; });
+    if (first != argv_rest.end() && *first == "boot") return boot::BootMain(argv_rest);
+  }
   if (const std::string slot_command = SlotCommand(argv_rest); !slot_command.empty()) {
     std::string out, err;
     int rc;
