@@ -1,6 +1,9 @@
 // libFuzzer target: layer application (oci/apply). Each input is one layer —
 // tar, tar+gzip or tar+zstd, as libarchive detects it — applied into a fresh
-// directory, which is removed afterwards.
+// directory, which is removed afterwards. The directory first gets what a
+// lower layer would have left (files, directories, a hard link, relative and
+// absolute symlinks, one pointing out of the target), so whiteouts, opaque
+// directories, replacements and hard links to earlier layers are reached.
 //
 // A sandbox is made once per process under $TMPDIR (default /tmp):
 //   <sandbox>/outside              a file layers must never touch
@@ -133,6 +136,27 @@ void WriteFile(const std::string& path, const std::string& data) {
   fclose(f);
 }
 
+// What lower layers left in the target: something to white out, replace,
+// link to or write through.
+void MakeLowerLayer(const std::string& t) {
+  bool ok = mkdir((t + "/etc").c_str(), 0755) == 0 && mkdir((t + "/usr").c_str(), 0755) == 0 &&
+            mkdir((t + "/usr/bin").c_str(), 0755) == 0 &&
+            mkdir((t + "/usr/lib").c_str(), 0755) == 0 &&
+            mkdir((t + "/var").c_str(), 0755) == 0 &&
+            mkdir((t + "/var/cache").c_str(), 0700) == 0 &&
+            symlink("usr/bin", (t + "/bin").c_str()) == 0 &&
+            symlink("/usr/lib", (t + "/lib").c_str()) == 0 &&
+            symlink("../../../..", (t + "/var/up").c_str()) == 0 &&
+            symlink("/etc/passwd", (t + "/etc/abs-passwd").c_str()) == 0;
+  if (!ok) Fail("making the lower layer: " + std::string(strerror(errno)));
+  WriteFile(t + "/etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+  WriteFile(t + "/usr/bin/sh", "#!sh\n");
+  WriteFile(t + "/var/cache/old", "old\n");
+  if (link((t + "/usr/bin/sh").c_str(), (t + "/usr/bin/ash").c_str()) != 0) {
+    Fail("making the lower layer: " + std::string(strerror(errno)));
+  }
+}
+
 void RemoveSandbox() {
   if (!g_sandbox.empty()) RemoveTree(g_sandbox);
 }
@@ -169,6 +193,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string target = g_parent + "/target-" + std::to_string(++g_count);
   if (mkdir(target.c_str(), 0755) != 0) Fail("mkdir " + target + ": " + strerror(errno));
+  MakeLowerLayer(target);
 
   std::map<std::string, std::string> before, after;
   Snapshot(g_sandbox, target, before);

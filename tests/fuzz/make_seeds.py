@@ -203,6 +203,18 @@ LAYERS = {
         entry("dot", tarfile.SYMTYPE, 0o777, link="."),
         entry("dot/dot/x", data=b"d"),
     ])),
+    # Against what fuzz_apply's lower layer left: whiteouts, opaque dirs,
+    # hard links to lower files, replacing and writing through symlinks.
+    "lower.tar": make_tar([
+        entry("etc/.wh.passwd"),
+        entry("var/cache/.wh..wh..opq"),
+        entry("usr/bin/dash", tarfile.LNKTYPE, link="usr/bin/ash"),
+        entry("bin/through-rel", data=b"r"),
+        entry("lib/through-abs", data=b"a"),
+        entry("etc/abs-passwd", data=b"replaced symlink"),
+        entry("var/up/evil", data=b"x"),
+        entry("var/up", tarfile.DIRTYPE, 0o755),
+    ]),
     "gnu-longname.tar": make_tar([
         entry("g/" + "n" * 150, data=b"gnu"),
         entry("g/" + "s" * 120, tarfile.SYMTYPE, 0o777, link="t" * 120),

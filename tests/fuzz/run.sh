@@ -28,7 +28,7 @@ ninja -C "$build" -j2 > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 
 targets=(
   "reference 800000 512"
   "manifest 400000 4096"
-  "apply     15000 16384"
+  "apply      8000 16384"
 )
 
 export TMPDIR=$work  # fuzz_apply's sandboxes go here too
