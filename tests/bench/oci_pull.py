@@ -14,8 +14,13 @@ layout and the registry storage are cached in $ELEMENTAL_BENCH_CACHE
 (default /var/cache/elemental-agent/bench), so only the first run pays for
 debootstrap (~2 min with a nearby mirror) and the image build.
 
-Each round, with the blobs in the page cache (zcat reads them first) and a
-`sync` (not timed) before each tool so writeback of one does not slow the next:
+The trees are written to a fresh ext4 file system on a loop device (as an
+install writes to a freshly formatted slot), or under --target-dir. Each
+round, with the blobs in the page cache (zcat reads them first) and a `sync`
+(not timed) before each tool so writeback of one does not slow the next;
+every tree is kept until the end (on ext4, creating files soon after many
+were deleted is slow, which would let one round or tool pay for another;
+about 1.1 GB per round):
   zcat          every layer blob to /dev/null, one after the other
   ours          elemental-agent pull oci://REG/bench/debian:bookworm --to DIR
   skopeo+umoci  skopeo copy docker://REG/... oci:LAYOUT:bookworm, then
@@ -29,6 +34,7 @@ links, xattrs; the root directory itself is left out).
 
 Usage (root; debootstrap, docker-registry, skopeo, umoci installed):
   /usr/bin/python3 tests/bench/oci_pull.py build/agent/elemental-agent [--rounds N] [--mirror URL]
+      [--target-dir DIR]
 """
 
 import argparse
@@ -167,7 +173,7 @@ def manifest(registry):
 
 
 def measure(cmd):
-    """Runs cmd; returns (wall seconds, peak RSS bytes, cpu seconds).
+    """Runs cmd; returns (wall seconds, peak RSS bytes, (user, system) cpu seconds).
 
     The command is started by GNU time, not by this script: Linux counts the
     RSS a process had before exec in its ru_maxrss, and a Python parent that
@@ -182,7 +188,22 @@ def measure(cmd):
             raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({p.returncode}): "
                                f"{p.stderr.decode(errors='replace')[-2000:]}")
         rss_kb, user, sys_ = Path(res.name).read_text().split()[-3:]
-    return wall, int(rss_kb) * 1024, float(user) + float(sys_)
+    return wall, int(rss_kb) * 1024, (float(user), float(sys_))
+
+
+def fresh_ext4(work, rounds):
+    """A new ext4 file system on a loop device, mounted in work/mnt: what an
+    install writes to (a freshly formatted slot), with no deleted inodes for
+    ext4 to step around. Inode tables are initialised now, not by a
+    background thread during the measurements."""
+    img = work / "fs.img"
+    with open(img, "wb") as f:
+        f.truncate((rounds * 3 // 2 + 1) * 2**30)  # sparse; ~1.1 GB per round is used
+    sh("mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", img)
+    mnt = work / "mnt"
+    mnt.mkdir()
+    sh("mount", "-o", "loop", img, mnt)
+    return mnt
 
 
 def gzip_isize(path):
@@ -202,9 +223,13 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def row(name, wall, gz, tar, rss=None, cpu=None):
+def cpu_add(a, b):
+    return (a[0] + b[0], a[1] + b[1])
+
+
+def row(name, wall, gz, tar, rss, cpu):
     rss_s = f"{rss / 2**20:9.1f}" if rss is not None else f"{'-':>9}"
-    cpu_s = f"{cpu:7.1f}" if cpu is not None else f"{'-':>7}"
+    cpu_s = f"{cpu[0] + cpu[1]:5.1f} ({cpu[0]:.1f} + {cpu[1]:.1f})"
     print(f"  {name:<26} {wall:8.2f} {gz / MB / wall:9.1f} {tar / MB / wall:9.1f} "
           f"{rss_s} {cpu_s}")
 
@@ -214,6 +239,8 @@ def main():
     ap.add_argument("agent", help="the elemental-agent binary")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--mirror", help="Debian mirror for debootstrap (default: from apt sources)")
+    ap.add_argument("--target-dir", help="write the trees under this directory instead of a fresh "
+                    "ext4 file system on a loop device")
     args = ap.parse_args()
     agent = Path(args.agent).resolve()
     missing = missing_prerequisites()
@@ -253,29 +280,41 @@ def main():
               f"umoci: {subprocess.run(['umoci', '--version'], capture_output=True, text=True).stdout.strip()}")
 
         work = Path(tempfile.mkdtemp(prefix="elemental-bench-", dir="/var/tmp"))
+        mounted = None
         best = {}
         walls = {"zcat": [], "ours": [], "skopeo+umoci": []}
         compared = None
         try:
+            if args.target_dir:
+                out = Path(tempfile.mkdtemp(prefix="elemental-bench-", dir=args.target_dir))
+                print(f"  written to: {out} (--target-dir)")
+            else:
+                out = mounted = fresh_ext4(work, args.rounds)
+                print(f"  written to: a fresh ext4 file system on a loop device (sparse image in {work})")
             for rnd in range(1, args.rounds + 1):
                 print(f"\n  round {rnd}/{args.rounds}           wall s  MB/s gz  MB/s tar  "
-                      f"peak RSS MiB  cpu s")
-                z_wall = z_cpu = 0.0
+                      f"peak RSS MiB  cpu s (user + sys)")
+                z_wall, z_cpu = 0.0, (0.0, 0.0)
                 for b in blobs:
                     w, _, c = measure(["zcat", b])
                     z_wall += w
-                    z_cpu += c
+                    z_cpu = cpu_add(z_cpu, c)
                 row("zcat of the layers", z_wall, gz, tar, None, z_cpu)
 
-                target = work / "agent-root"
+                # Nothing is deleted until the end: ext4 is slow to create
+                # inodes right after many were deleted (recently_deleted),
+                # which would make later rounds and tools pay for earlier ones.
+                rdir = out / f"round-{rnd}"
+                rdir.mkdir()
+                target = rdir / "agent-root"
                 target.mkdir()
                 sh("sync")
                 o_wall, o_rss, o_cpu = measure([agent, "pull", ref, "--to", target,
                                                 "--insecure-registry", registry])
                 row("elemental-agent pull", o_wall, gz, tar, o_rss, o_cpu)
 
-                oci_dir = work / "skopeo-layout"
-                bundle = work / "umoci-bundle"
+                oci_dir = rdir / "skopeo-layout"
+                bundle = rdir / "umoci-bundle"
                 sh("sync")
                 s_wall, s_rss, s_cpu = measure(["skopeo", "copy", "--src-tls-verify=false",
                                                 f"docker://{registry}/{REPO}:{TAG}",
@@ -285,12 +324,11 @@ def main():
                                                 f"{oci_dir}:{TAG}", bundle])
                 row("  skopeo copy", s_wall, gz, tar, s_rss, s_cpu)
                 row("  umoci unpack", u_wall, gz, tar, u_rss, u_cpu)
-                su_wall, su_rss, su_cpu = s_wall + u_wall, max(s_rss, u_rss), s_cpu + u_cpu
+                su_wall, su_rss, su_cpu = s_wall + u_wall, max(s_rss, u_rss), cpu_add(s_cpu, u_cpu)
                 row("skopeo copy + umoci unpack", su_wall, gz, tar, su_rss, su_cpu)
-                print(f"  ratio: ours is {su_wall / o_wall:.2f}x as fast as skopeo+umoci, "
-                      f"{o_wall / z_wall * 100:.0f}% of zcat's time "
-                      f"(zcat is {o_wall / z_wall:.2f}x faster); "
-                      f"peak RSS {o_rss / su_rss * 100:.0f}% of skopeo+umoci's")
+                print(f"  ratio: skopeo+umoci / ours = {su_wall / o_wall:.2f}x wall time; "
+                      f"ours / zcat = {o_wall / z_wall:.2f}x; "
+                      f"our peak RSS = {o_rss / su_rss * 100:.0f}% of skopeo+umoci's")
                 for k, v in {"zcat": (z_wall, None, z_cpu), "ours": (o_wall, o_rss, o_cpu),
                              "skopeo+umoci": (su_wall, su_rss, su_cpu)}.items():
                     walls[k].append(v[0])
@@ -304,25 +342,25 @@ def main():
                     got.pop(".", None)
                     diff = diff_trees(want, got)
                     compared = (len(want), diff)
-                shutil.rmtree(target)
-                shutil.rmtree(oci_dir)
-                shutil.rmtree(bundle)
-                sh("sync")
         finally:
+            if mounted:
+                subprocess.run(["umount", mounted])
+            elif args.target_dir:
+                shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(work, ignore_errors=True)
 
         print(f"\n  best of {args.rounds}               wall s  MB/s gz  MB/s tar  "
-              f"peak RSS MiB  cpu s")
+              f"peak RSS MiB  cpu s (user + sys)")
         row("zcat of the layers", best["zcat"][0], gz, tar, None, best["zcat"][2])
         row("elemental-agent pull", best["ours"][0], gz, tar, best["ours"][1], best["ours"][2])
         row("skopeo copy + umoci unpack", best["skopeo+umoci"][0], gz, tar,
             best["skopeo+umoci"][1], best["skopeo+umoci"][2])
-        print(f"  ratio (skopeo+umoci wall / ours): {best['skopeo+umoci'][0] / best['ours'][0]:.2f}x; "
-              f"ours / zcat wall: {best['ours'][0] / best['zcat'][0]:.2f}")
+        print(f"  ratio: skopeo+umoci / ours = {best['skopeo+umoci'][0] / best['ours'][0]:.2f}x "
+              f"wall time; ours / zcat = {best['ours'][0] / best['zcat'][0]:.2f}x")
         med = {k: sorted(v)[len(v) // 2] for k, v in walls.items()}
         print(f"  median wall s: zcat {med['zcat']:.2f}, elemental-agent pull {med['ours']:.2f}, "
               f"skopeo+umoci {med['skopeo+umoci']:.2f} "
-              f"(ratio {med['skopeo+umoci'] / med['ours']:.2f}x)")
+              f"(skopeo+umoci / ours = {med['skopeo+umoci'] / med['ours']:.2f}x)")
         n, diff = compared
         if diff:
             print(f"  trees: {len(diff)} of {n} entries DIFFER from umoci's rootfs, e.g.:")
