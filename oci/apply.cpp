@@ -60,6 +60,17 @@ struct ArchiveDeleter {
 };
 using ArchivePtr = std::unique_ptr<struct archive, ArchiveDeleter>;
 
+// The error for a failed libarchive call. Some failures come without a
+// message (a GNU long-name entry cut short, for one): say what is likely
+// rather than nothing.
+Error ArchiveError(struct archive* a) {
+  const char* msg = archive_error_string(a);
+  if (msg == nullptr || *msg == '\0') {
+    return Error("reading layer: malformed or truncated layer (libarchive gave no reason)");
+  }
+  return Error(std::string("reading layer: ") + msg);
+}
+
 std::vector<std::string> SplitPath(const std::string& p) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -253,7 +264,7 @@ Status Applier::WriteData(struct archive* a, int fd, int64_t size) {
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK) {
       if (read_failed_) return read_error_;
-      return Error(std::string("reading layer: ") + archive_error_string(a));
+      return ArchiveError(a);
     }
     const char* p = static_cast<const char*>(block);
     while (len > 0) {
@@ -475,7 +486,7 @@ Status Applier::Run(const LayerReader& reader) {
   archive_read_support_format_tar(a.get());
   if (archive_read_open(a.get(), this, nullptr, &Applier::ReadCallback, nullptr) != ARCHIVE_OK) {
     if (read_failed_) return read_error_;
-    return Error(std::string("reading layer: ") + archive_error_string(a.get()));
+    return ArchiveError(a.get());
   }
   while (true) {
     struct archive_entry* e;
@@ -483,7 +494,7 @@ Status Applier::Run(const LayerReader& reader) {
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
       if (read_failed_) return read_error_;
-      return Error(std::string("reading layer: ") + archive_error_string(a.get()));
+      return ArchiveError(a.get());
     }
     const char* p = archive_entry_pathname(e);
     if (auto st = ApplyEntry(a.get(), e); !st) {

@@ -15,19 +15,29 @@ bool IsHexLower(const std::string& s) {
   return true;
 }
 
-// A path component of a repository: lowercase alphanumerics separated by
-// '.', '_', '__' or runs of '-', as the distribution spec allows.
+// A path component of a repository: runs of lowercase alphanumerics joined
+// by exactly one separator, which is '.', '_', '__' or a run of '-', as the
+// distribution spec's grammar says.
 bool ValidComponent(const std::string& c) {
-  if (c.empty()) return false;
   auto alnum = [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'); };
-  if (!alnum(c.front()) || !alnum(c.back())) return false;
-  for (size_t i = 0; i < c.size(); ++i) {
-    char ch = c[i];
-    if (alnum(ch)) continue;
-    if (ch != '.' && ch != '_' && ch != '-') return false;
-    if (ch == '.' && !alnum(c[i + 1])) return false;
+  const size_t n = c.size();
+  if (n == 0 || !alnum(c[0])) return false;
+  size_t i = 0;
+  while (true) {
+    while (i < n && alnum(c[i])) ++i;
+    if (i == n) return true;
+    if (c[i] == '.') {
+      ++i;
+    } else if (c[i] == '_') {
+      ++i;
+      if (i < n && c[i] == '_') ++i;
+    } else if (c[i] == '-') {
+      while (i < n && c[i] == '-') ++i;
+    } else {
+      return false;
+    }
+    if (i == n || !alnum(c[i])) return false;
   }
-  return true;
 }
 
 bool ValidTag(const std::string& t) {
@@ -35,6 +45,62 @@ bool ValidTag(const std::string& t) {
   if (!(std::isalnum(static_cast<unsigned char>(t[0])) || t[0] == '_')) return false;
   for (char ch : t) {
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool AllDigits(const std::string& s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return !s.empty();
+}
+
+// A registry is host[:port]: the host is DNS labels (letters, digits, '-'
+// inside) joined by '.', or an IPv6 address in brackets; the port is
+// 1-65535. Anything else would end up in request URLs.
+bool ValidRegistry(const std::string& r) {
+  std::string host = r;
+  std::string port;
+  bool has_port = false;
+  if (!r.empty() && r[0] == '[') {
+    auto close = r.find(']');
+    if (close == std::string::npos) return false;
+    host = r.substr(1, close - 1);
+    std::string after = r.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return false;
+      has_port = true;
+      port = after.substr(1);
+    }
+    if (host.find(':') == std::string::npos) return false;
+    for (char c : host) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    }
+  } else {
+    if (auto colon = r.find(':'); colon != std::string::npos) {
+      host = r.substr(0, colon);
+      has_port = true;
+      port = r.substr(colon + 1);
+    }
+    size_t start = 0;
+    while (true) {
+      auto end = host.find('.', start);
+      std::string label = host.substr(start, end == std::string::npos ? std::string::npos
+                                                                     : end - start);
+      auto alnum = [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) != 0; };
+      if (label.empty() || !alnum(label.front()) || !alnum(label.back())) return false;
+      for (char ch : label) {
+        if (!alnum(ch) && ch != '-') return false;
+      }
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  if (has_port) {
+    if (!AllDigits(port) || port.size() > 5 || std::stoi(port) < 1 || std::stoi(port) > 65535) {
       return false;
     }
   }
@@ -82,6 +148,7 @@ Expected<Reference> ParseReference(const std::string& text) {
   if (slash != std::string::npos && LooksLikeRegistry(rest.substr(0, slash))) {
     ref.registry = rest.substr(0, slash);
     name = rest.substr(slash + 1);
+    if (!ValidRegistry(ref.registry)) return fail("invalid registry '" + ref.registry + "'");
   } else {
     ref.registry = kDockerHub;
   }

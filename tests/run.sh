@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: builds the agent with the musl toolchain, then the unit
-# tests (ctest), the test API server's own checks and the integration tests
+# tests (ctest), a short run of the libFuzzer targets (tests/fuzz), the test
+# API server's own checks and the integration tests
 # (the static agent against the test API server over HTTPS), and the OCI
 # pull tests (against Debian's docker-registry).
 set -euo pipefail
@@ -21,6 +22,9 @@ echo "== filesystem tools: $ELEMENTAL_TOOLS_DIR"
 
 echo "== unit tests"
 (cd build && ctest --output-on-failure -j2)
+
+echo "== fuzz targets, a short bounded run each (tests/fuzz/README.md)"
+bash tests/fuzz/run.sh
 
 echo "== test API server checks"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/server

@@ -54,5 +54,43 @@ TEST(OciReference, Errors) {
   }
 }
 
+// Found by tests/fuzz/fuzz_reference: registries that are not host[:port]
+// ("inde,.docker.io") were taken as they were and ended up in request URLs.
+TEST(OciReference, RegistryMustBeHostAndPort) {
+  for (const char* good : {"reg.example/os", "reg-1.example.com:443/os", "localhost:5000/os",
+                           "127.0.0.1:65535/os", "[::1]:5000/os", "[fe80::1]/os", "Reg.IO/os"}) {
+    auto r = ParseReference(good);
+    EXPECT_TRUE(r) << good << ": " << r.error().message();
+  }
+  for (const char* bad : {"inde,.docker.io/user/repo", "reg.example:/os", "reg.example:0/os",
+                          "reg.example:65536/os", "reg.example:50a/os", "-reg.example/os",
+                          "reg-.example/os", "reg..example/os", ".example/os", "a b.io/os",
+                          "reg.io?x=1/os", "reg.io#f/os", "[::1/os", "[::1]x/os", "[zz]:1/os",
+                          "[1.2.3.4]/os", ":5000/os"}) {
+    auto r = ParseReference(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message().find("invalid registry"), std::string::npos)
+        << r.error().message();
+  }
+}
+
+// Found by tests/fuzz/fuzz_reference: separators in a row ("a-_--c") were
+// accepted. A component is alphanumeric runs joined by exactly one of '.',
+// '_', '__' or a run of '-'.
+TEST(OciReference, RepositorySeparatorsFollowTheSpec) {
+  for (const char* good : {"reg.io/a.b", "reg.io/a_b", "reg.io/a__b", "reg.io/a---b",
+                           "reg.io/a-b.c_d__e/f0"}) {
+    EXPECT_TRUE(ParseReference(good)) << good;
+  }
+  for (const char* bad : {"reg.io/a-_--c", "reg.io/a___b", "reg.io/a-.b", "reg.io/a._b",
+                          "reg.io/a..b", "reg.io/a_-b", "reg.io/a-", "reg.io/_a", "reg.io/a.",
+                          "reg.io/a__", "reg.io/a/-b"}) {
+    auto r = ParseReference(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message().find("invalid repository name"), std::string::npos)
+        << r.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace elemental::oci
