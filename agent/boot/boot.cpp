@@ -245,9 +245,10 @@ void Dhcp() {
   disk::ExecProcessRunner runner;
   for (const std::string& ifname : names) {
     if (ifname == "lo") continue;
-    (void)runner.Run({"/bin/ip", "link", "set", "dev", ifname, "up"});
-    auto res = runner.Run({"/bin/udhcpc", "-i", ifname, "-s", "/usr/share/udhcpc/default.script",
-                           "-q", "-n", "-t", "5", "-T", "2"});
+    // busybox's udhcpc loops forever on a link that is down: bring it up first.
+    (void)runner.Run({"/bin/busybox", "ip", "link", "set", "dev", ifname, "up"});
+    auto res = runner.Run({"/bin/busybox", "udhcpc", "-i", ifname, "-s",
+                           "/usr/share/udhcpc/default.script", "-q", "-n", "-t", "5", "-T", "2"});
     if (res && res->exit_status == 0) {
       log::Info("DHCP lease on " + ifname);
       return;

@@ -69,7 +69,9 @@ def build_boot_image(agent_bin, out: Path):
     """initrd/build.sh: out/vmlinuz and out/initrd.img."""
     if not (out / "initrd.img").exists():
         sh("bash", REPO / "initrd/build.sh", "--agent", agent_bin, "--out", out)
-    return out / "vmlinuz", out / "initrd.img"
+    # The uncompressed ELF boots ~3 s faster under TCG (PVH).
+    kernel = out / "vmlinux" if (out / "vmlinux").exists() else out / "vmlinuz"
+    return kernel, out / "initrd.img"
 
 
 def build_test_os(agent_bin, layout: Path):
