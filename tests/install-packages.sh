@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need (test API server, checks;
 # gdisk, fdisk, e2fsprogs, dosfstools check what agent/disk writes;
-# busybox-static is the shell of the native plugin tests' roots).
+# busybox-static is the shell of the native plugin tests' roots and of
+# the boot image; linux-image-amd64, kmod, cpio, zstd and ca-certificates
+# go into / build the boot image; qemu-system-x86 and ovmf run the VMs).
 # Quick no-op when everything is already installed.
 set -euo pipefail
 pkgs=(python3 python3-pytest python3-jwt python3-cryptography python3-yaml openssl util-linux time file binutils
-      docker-registry umoci skopeo gdisk fdisk e2fsprogs dosfstools busybox-static)
+      docker-registry umoci skopeo gdisk fdisk e2fsprogs dosfstools busybox-static
+      linux-image-amd64 kmod cpio zstd ca-certificates qemu-system-x86 ovmf)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
