@@ -46,7 +46,9 @@ done
 
 step "dhcp"
 ip link set lo up
-udhcpc -i eth0 -n -q -t 5 -T 2 || fail "udhcpc got no lease"
+ip link set eth0 up || fail "no eth0"
+# no -s: udhcpc must find the image's default script by itself
+timeout 60 udhcpc -i eth0 -n -q -t 5 -T 2 || fail "udhcpc got no lease"
 ip -4 addr show dev eth0 | grep -q 'inet 10\.0\.2\.15/24' || fail "eth0 is not 10.0.2.15/24: $(ip -4 addr show dev eth0)"
 ip route | grep -q '^default via 10\.0\.2\.2 dev eth0' || fail "no default route via 10.0.2.2: $(ip route)"
 grep -q '^nameserver 10\.0\.2\.3' /etc/resolv.conf || fail "resolv.conf: $(cat /etc/resolv.conf)"

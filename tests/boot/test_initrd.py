@@ -85,9 +85,12 @@ def with_overlay(image: Path, files: dict, dest: Path) -> Path:
     return dest
 
 
-def run_vm(image: Path, initrd: Path, tmp: Path, append: str, expect: str, timeout: int = 240):
+def run_vm(image: Path, initrd: Path, tmp: Path, append: str, expect: str, timeout: int = 240,
+           uefi: bool = False):
     serial = tmp / "serial.log"
-    cmd = ["bash", str(RUN), "--kernel", str(image / "vmlinux"), "--initrd", str(initrd),
+    # BIOS: the ELF vmlinux through PVH (fastest under TCG); UEFI: OVMF boots the bzImage.
+    kernel = image / ("vmlinuz" if uefi else "vmlinux")
+    cmd = ["bash", str(RUN), "--kernel", str(kernel), "--initrd", str(initrd), *(["--uefi"] if uefi else []),
            "--append", append, "--disk", str(tmp / "disk.img"), "--disk-size", "256M",
            "--serial", str(serial), "--timeout", str(timeout), "--no-reboot",
            "--expect", expect, "--fail", "SMOKE-FAIL|Kernel panic"]
@@ -158,7 +161,8 @@ def test_missing_module_fails_the_build(tmp_path):
     assert not (tmp_path / "o" / "initrd.img").exists()
 
 
-def test_boot_smoke(image, tmp_path):
+@pytest.mark.parametrize("firmware", ["bios", "uefi"])
+def test_boot_smoke(image, tmp_path, firmware):
     www = tmp_path / "www"
     www.mkdir()
     (www / "hello.txt").write_text("hello from the host")
@@ -169,7 +173,7 @@ def test_boot_smoke(image, tmp_path):
                               tmp_path / "smoke.img")
         p, log, took = run_vm(image, initrd, tmp_path,
                               f"console=ttyS0 panic=-1 rdinit=/test-init smoke.port={srv.server_port}",
-                              r"SMOKE-OK")
+                              r"SMOKE-OK", uefi=firmware == "uefi")
     finally:
         srv.shutdown()
     assert p.returncode == 0, f"qemu/run.sh failed ({p.returncode}):\n{p.stderr}\n--- serial:\n{log[-3000:]}"
@@ -177,7 +181,8 @@ def test_boot_smoke(image, tmp_path):
     assert re.search(r"SMOKE: loaded \d+ modules", log)
     assert "udhcpc: eth0 10.0.2.15/24 router 10.0.2.2" in log
     assert re.search(r"\d+\.\d+\.\d+", log[log.index("SMOKE-STEP: agent"):]), "no agent version printed"
-    sys.stderr.write(f"boot to SMOKE-OK under {'KVM' if 'accel kvm' in p.stderr else 'TCG'}: {took:.1f}s\n")
+    accel = "KVM" if "accel kvm" in p.stderr else "TCG"
+    sys.stderr.write(f"{firmware}: VM start to SMOKE-OK under {accel}: {took:.1f}s\n")
 
 
 def test_init_falls_back_to_a_rescue_shell(image, tmp_path):
@@ -201,15 +206,15 @@ def test_run_sh_reports_timeout_and_failure(image, tmp_path):
     serial = tmp_path / "serial.log"
     p = subprocess.run(["bash", str(RUN), "--kernel", str(image / "vmlinux"), "--initrd", str(initrd),
                         "--append", "console=ttyS0 rdinit=/test-init", "--disk", str(tmp_path / "d.img"),
-                        "--disk-size", "16M", "--serial", str(serial), "--timeout", "25",
+                        "--disk-size", "16M", "--serial", str(serial), "--timeout", "15",
                         "--expect", "NEVER-PRINTED"], capture_output=True, text=True)
     assert p.returncode == 3, p.stderr
     assert "timeout" in p.stderr and "WAITING-FOREVER" in p.stderr
     # and a guest failure verdict (isa-debug-exit byte 2) is a failure naming the code
-    initrd = with_overlay(image, {"test-init": (0o755, "#!/bin/sh\nprintf '\\002' | dd of=/dev/port bs=1 "
+    initrd = with_overlay(image, {"test-init": (0o755, "#!/bin/sh\nmount -t devtmpfs dev /dev\nprintf '\\002' | dd of=/dev/port bs=1 "
                                                "seek=244 count=1\nsleep 100\n")}, tmp_path / "bad.img")
     p = subprocess.run(["bash", str(RUN), "--kernel", str(image / "vmlinux"), "--initrd", str(initrd),
                         "--append", "console=ttyS0 rdinit=/test-init", "--disk", str(tmp_path / "d.img"),
-                        "--serial", str(serial), "--timeout", "60"], capture_output=True, text=True)
+                        "--serial", str(serial), "--timeout", "30"], capture_output=True, text=True)
     assert p.returncode == 1, p.stderr
     assert "guest signalled failure 2" in p.stderr
