@@ -47,7 +47,7 @@ done
 [ -n "$AGENT" ] || die "--agent PATH is required"
 [ -n "$OUT" ] || die "--out DIR is required"
 [ -f "$AGENT" ] || die "agent '$AGENT' not found"
-file -b "$AGENT" 2>/dev/null | grep -q 'statically linked' \
+file -b "$AGENT" 2>/dev/null | grep -qE 'statically linked|static-pie linked' \
   || die "agent '$AGENT' is not a statically linked program (the image has no libc)"
 [ -z "$CONFIG" ] || [ -f "$CONFIG" ] || die "config '$CONFIG' not found"
 case "$COMPRESS" in zstd|gzip) ;; *) die "--compress must be zstd or gzip, not '$COMPRESS'" ;; esac

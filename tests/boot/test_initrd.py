@@ -31,6 +31,7 @@ BUILD = TOP / "initrd" / "build.sh"
 MKCPIO = TOP / "initrd" / "mkcpio.py"
 RUN = TOP / "qemu" / "run.sh"
 EPOCH = "1700000000"
+CONFIG = "registration:\n  uri: https://10.0.2.2:8443/elemental/registration/smoke\n"
 
 
 def agent_binary() -> str:
@@ -42,12 +43,14 @@ def agent_binary() -> str:
 
 
 def build(out: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
-    cmd = ["bash", str(BUILD), "--agent", agent_binary(), "--out", str(out), *extra]
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "config.yaml").write_text(CONFIG)
+    cmd = ["bash", str(BUILD), "--agent", agent_binary(), "--out", str(out),
+           "--config", str(tmp / "config.yaml"), *extra]
     tools = os.environ.get("ELEMENTAL_TOOLS_DIR")
     if tools:
         cmd += ["--fstools", str(Path(tools).parent)]
     env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH, TMPDIR=str(tmp))
-    tmp.mkdir(parents=True, exist_ok=True)
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if p.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-4000:]}")
@@ -126,6 +129,12 @@ def test_image_contents(image, tmp_path):
                  "sysroot", "mnt", "var"]:
         assert need in names, f"{need} missing from the image"
     assert names["tmp"].startswith("drwxrwxrwt"), names["tmp"]
+    assert names["etc/elemental/agent/config.yaml"].startswith("-rw-------")
+    assert names["dev/console"].startswith("crw-------") and " 5,   1 " in names["dev/console"]
+    config = subprocess.run(f"zstd -dc {image / 'initrd.img'} | cpio -i --quiet --to-stdout "
+                            "etc/elemental/agent/config.yaml", shell=True, check=True,
+                            capture_output=True, text=True).stdout
+    assert config == CONFIG
     for line in listing:
         assert " root     root " in line, line
     kver = (image / "kernel-version").read_text().strip()
@@ -198,23 +207,37 @@ def test_init_falls_back_to_a_rescue_shell(image, tmp_path):
     assert "dropping to a rescue shell" in log
 
 
-def test_run_sh_reports_timeout_and_failure(image, tmp_path):
-    # A guest that never prints the expected marker: run.sh must stop at --timeout, exit 3 and
-    # show the serial log's tail.
-    initrd = with_overlay(image, {"test-init": (0o755, "#!/bin/sh\necho WAITING-FOREVER\nexec sleep 1000\n")},
-                          tmp_path / "hang.img")
+def test_run_sh_verdicts(image, tmp_path):
+    """qemu/run.sh's exit codes: timeout, --stop-on-expect, --fail, a guest's failure verdict."""
+    hang = with_overlay(image, {"test-init": (0o755, "#!/bin/sh\necho WAITING-FOREVER\nexec sleep 1000\n")},
+                        tmp_path / "hang.img")
     serial = tmp_path / "serial.log"
-    p = subprocess.run(["bash", str(RUN), "--kernel", str(image / "vmlinux"), "--initrd", str(initrd),
-                        "--append", "console=ttyS0 rdinit=/test-init", "--disk", str(tmp_path / "d.img"),
-                        "--disk-size", "16M", "--serial", str(serial), "--timeout", "15",
-                        "--expect", "NEVER-PRINTED"], capture_output=True, text=True)
+
+    def run(initrd, *opts):
+        return subprocess.run(["bash", str(RUN), "--kernel", str(image / "vmlinux"), "--initrd", str(initrd),
+                               "--append", "console=ttyS0 rdinit=/test-init", "--disk", str(tmp_path / "d.img"),
+                               "--disk-size", "16M", "--serial", str(serial), *opts],
+                              capture_output=True, text=True)
+
+    # never prints the expected marker: stopped at --timeout, exit 3, the serial log's tail shown
+    p = run(hang, "--timeout", "15", "--expect", "NEVER-PRINTED")
     assert p.returncode == 3, p.stderr
     assert "timeout" in p.stderr and "WAITING-FOREVER" in p.stderr
-    # and a guest failure verdict (isa-debug-exit byte 2) is a failure naming the code
-    initrd = with_overlay(image, {"test-init": (0o755, "#!/bin/sh\nmount -t devtmpfs dev /dev\nprintf '\\002' | dd of=/dev/port bs=1 "
-                                               "seek=244 count=1\nsleep 100\n")}, tmp_path / "bad.img")
-    p = subprocess.run(["bash", str(RUN), "--kernel", str(image / "vmlinux"), "--initrd", str(initrd),
-                        "--append", "console=ttyS0 rdinit=/test-init", "--disk", str(tmp_path / "d.img"),
-                        "--serial", str(serial), "--timeout", "30"], capture_output=True, text=True)
+    # --stop-on-expect passes as soon as the marker shows
+    p = run(hang, "--timeout", "60", "--expect", "WAITING-FOR", "--stop-on-expect")
+    assert p.returncode == 0, p.stderr
+    assert "VM stopped" in p.stderr
+    # --fail stops with a failure as soon as its marker shows
+    p = run(hang, "--timeout", "60", "--fail", "WAITING-F[O]REVER")
+    assert p.returncode == 1, p.stderr
+    assert "matched --fail" in p.stderr
+    # a guest failure verdict (isa-debug-exit byte 2) is a failure naming the code
+    bad = with_overlay(image, {"test-init": (0o755, "#!/bin/sh\nmount -t devtmpfs dev /dev\n"
+                                            "printf '\\002' | dd of=/dev/port bs=1 seek=244 count=1\n"
+                                            "sleep 100\n")}, tmp_path / "bad.img")
+    p = run(bad, "--timeout", "30")
     assert p.returncode == 1, p.stderr
     assert "guest signalled failure 2" in p.stderr
+    # usage errors are told apart
+    p = run(bad, "--timeout", "soon")
+    assert p.returncode == 2 and "--timeout must be" in p.stderr
