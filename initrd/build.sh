@@ -30,7 +30,7 @@ log() { printf '[initrd %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-AGENT= OUT= CONFIG= EXTRA_MODULES= COMPRESS=zstd FSTOOLS= VMLINUX=1
+AGENT='' OUT='' CONFIG='' EXTRA_MODULES='' COMPRESS=zstd FSTOOLS='' VMLINUX=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --agent) AGENT=${2:?--agent needs a path}; shift 2 ;;
@@ -115,7 +115,7 @@ for d in bin sbin usr/bin usr/sbin usr/share/udhcpc etc/udhcpc etc/ssl/certs etc
          lib/modules proc sys dev run oem sysroot mnt var root; do
   mkdir -p "$R/$d"
 done
-mkdir -p -m 1777 "$R/tmp"
+mkdir "$R/tmp"
 chmod 1777 "$R/tmp"
 chmod 0700 "$R/root"
 ln -s ../run "$R/var/run"

@@ -44,8 +44,8 @@ log() { printf '[qemu %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 usage() { sed -n '2,39p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 bad() { log "ERROR: $*"; exit 2; }
 
-KERNEL= INITRD= APPEND="console=ttyS0 panic=5" ISO= DISKS=() DISK_SIZE=8G SERIAL= TIMEOUT=
-EXPECT= FAIL= STOP_ON_EXPECT=0 NO_REBOOT=0 UEFI=0 MEM=1024 SMP=1 ECHO=0 INTERACTIVE=0
+KERNEL='' INITRD='' APPEND="console=ttyS0 panic=5" ISO='' DISKS=() DISK_SIZE=8G SERIAL='' TIMEOUT=''
+EXPECT='' FAIL='' STOP_ON_EXPECT=0 NO_REBOOT=0 UEFI=0 MEM=1024 SMP=1 ECHO=0 INTERACTIVE=0
 ACCEL=${ELEMENTAL_QEMU_ACCEL:-auto} EXTRA=()
 QEMU_BIN=${QEMU:-qemu-system-x86_64}
 OVMF=/usr/share/ovmf/OVMF.fd
