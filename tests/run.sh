@@ -2,7 +2,8 @@
 # Runs every test: builds the agent with the musl toolchain, then the unit
 # tests (ctest), the test API server's own checks and the integration tests
 # (the static agent against the test API server over HTTPS), and the OCI
-# pull tests (against Debian's docker-registry).
+# pull tests (against Debian's docker-registry), and tests/boot (the ISO and
+# the PXE bundle booted in QEMU, the test OS images).
 set -euo pipefail
 unset LIBRARY_PATH
 cd "$(dirname "$0")/.."
@@ -30,5 +31,8 @@ ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider t
 
 echo "== OCI pull tests (a real docker-registry, images built with umoci and skopeo)"
 ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/oci
+
+echo "== bootable artifacts and test OS images (image/: ISO, PXE bundle booted in QEMU; test-os)"
+ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/boot
 
 echo "== all tests passed in $(( $(date +%s) - start ))s"
