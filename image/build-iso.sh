@@ -14,9 +14,11 @@
 # boot counting of the A/B slots can roll back.
 #
 # Reproducible: every timestamp (ISO 9660, Rock Ridge, the FAT image inside,
-# the volume UUID GRUB searches for) comes from SOURCE_DATE_EPOCH (default:
+# the volume UUID) comes from SOURCE_DATE_EPOCH (default:
 # the time of the last git commit of this tree, else 0), and the FAT volume
 # ID is fixed; the same inputs give the same bytes.
+# The kernel must be a bzImage (vmlinuz) with the EFI stub, not an ELF vmlinux.
+# Progress and the size go to stderr; the last stdout line is FILE.iso.
 # Needs: grub-common grub-efi-amd64-bin grub-pc-bin xorriso mtools dosfstools.
 set -euo pipefail
 
@@ -119,3 +121,4 @@ xorriso -as mkisofs -quiet -o "$out" -V "$label" -r \
   --protective-msdos-label \
   "$root" 2>"$work/xorriso.log" || { cat "$work/xorriso.log" >&2; die "xorriso failed"; }
 echo "build-iso: $out: $(stat -c %s "$out") bytes (kernel $(stat -c %s "$kernel"), initrd $(stat -c %s "$initrd")); cmdline: $cmdline" >&2
+echo "$out"

@@ -11,6 +11,8 @@
 # example elemental.registration.uri=...); --cmdline replaces the whole line.
 # "initrd=initrd.img" is always added in front: under UEFI the kernel's EFI
 # stub loads the initrd by that name from iPXE's virtual file system.
+# The kernel must be a bzImage (vmlinuz), not an ELF vmlinux. The size goes to
+# stderr; the last stdout line is DIR.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit 2; }
@@ -94,3 +96,4 @@ TFTP works too (the relative URLs then use TFTP), but is much slower for the ker
 boot image than HTTP.
 EOF
 echo "build-pxe: $out: $(du -sb "$out" | cut -f1) bytes; cmdline: initrd=initrd.img $cmdline" >&2
+echo "$out"
