@@ -3,8 +3,9 @@
 # tests (ctest), a short run of the libFuzzer targets (tests/fuzz), the test
 # API server's own checks and the integration tests
 # (the static agent against the test API server over HTTPS), and the OCI
-# pull tests (against Debian's docker-registry), and the boot image's smoke
-# test (built twice for reproducibility, booted in QEMU).
+# pull tests (against Debian's docker-registry), and tests/boot: the boot
+# image (built twice for reproducibility, booted in QEMU), the ISO and the PXE
+# bundle booted in QEMU, the test OS images.
 set -euo pipefail
 unset LIBRARY_PATH
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider t
 echo "== OCI pull tests (a real docker-registry, images built with umoci and skopeo)"
 ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/oci
 
-echo "== boot image and VM runner (initrd/build.sh, qemu/run.sh; QEMU, TCG unless KVM is proven)"
+echo "== boot image, VM runner, ISO, PXE bundle, test OS images (QEMU, TCG unless KVM is proven)"
 ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/boot
 
 echo "== all tests passed in $(( $(date +%s) - start ))s"
