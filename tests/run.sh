@@ -5,7 +5,8 @@
 # (the static agent against the test API server over HTTPS), and the OCI
 # pull tests (against Debian's docker-registry), and tests/boot: the boot
 # image (built twice for reproducibility, booted in QEMU), the ISO and the PXE
-# bundle booted in QEMU, the test OS images.
+# bundle booted in QEMU, the test OS images; and the end-to-end tests in QEMU
+# (tests/e2e: the whole lifecycle, power cuts during upgrades).
 set -euo pipefail
 unset LIBRARY_PATH
 cd "$(dirname "$0")/.."
@@ -39,5 +40,8 @@ ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider t
 
 echo "== boot image, VM runner, ISO, PXE bundle, test OS images (QEMU, TCG unless KVM is proven)"
 ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/boot
+
+echo "== end-to-end: the whole lifecycle and power cuts during upgrades, in QEMU"
+ELEMENTAL_AGENT_BIN="$agent" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 echo "== all tests passed in $(( $(date +%s) - start ))s"

@@ -56,6 +56,37 @@ def cpio_newc(entries):
     return out.getvalue()
 
 
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return ""  # a zombie is dead already
+        return stat.split("(", 1)[1].rsplit(")", 1)[0]
+    except OSError:
+        return ""
+
+
+def descendants(root):
+    """Every live process below `root`."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
 def sh(*cmd, timeout=1800, **kw):
     res = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout,
                          **kw)
@@ -199,13 +230,24 @@ class Lab:
         return self.vm.returncode
 
     def power_off(self):
-        """Pulls the plug (SIGKILL to QEMU and its wrapper)."""
-        if self.vm is not None and self.vm.poll() is None:
+        """Pulls the plug: SIGKILL to QEMU first, then to the wrapper and
+        everything else it started (`timeout` runs QEMU in a process group
+        of its own, so the whole tree is walked)."""
+        if self.vm is None or self.vm.poll() is not None:
+            return
+        pids = descendants(self.vm.pid)
+        pids.sort(key=lambda p: 0 if "qemu" in _comm(p) else 1)
+        for pid in pids + [self.vm.pid]:
             try:
-                os.killpg(self.vm.pid, 9)
+                os.kill(pid, 9)
             except ProcessLookupError:
                 pass
-            self.vm.wait(timeout=30)
+        self.vm.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(os.path.exists(f"/proc/{p}") and _comm(p) for p in pids):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"QEMU did not die: {pids}")
+            time.sleep(0.05)
 
     def wait(self, what, predicate, timeout=600):
         deadline = time.monotonic() + timeout
