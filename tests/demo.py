@@ -46,7 +46,7 @@ def main():
             steps.append((step, now - last[0], now - start))
             last[0] = now
             print(f"\n[{now - start:7.1f}s] == {step}", flush=True)
-            print(f"  {'NAME':<44} {'PHASE':<24} {'READY':<12} {'OS':<11} SLOT")
+            print(f"  {'NAME':<44} {'PHASE':<24} {'READY':<6} {'OS':<8} SLOT")
             print("  " + lab.line(name, lab.booted_slot()), flush=True)
 
         vm_lifecycle.walk(lab, work, report)

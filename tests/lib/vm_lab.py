@@ -291,8 +291,8 @@ class Lab:
         ready = next((c["status"] for c in st.get("conditions", []) if c["type"] == "Ready"), "-")
         os_image = (h.get("spec", {}).get("osVersionManagement", {}) or {}).get(
             "osVersion", {}).get("imageUri", "-")
-        return (f"{name:<44} {st.get('phase', '-'):<24} Ready={ready:<6} "
-                f"OS={os_image.rsplit('/', 1)[-1]:<8} slot={slot or '-'}")
+        return (f"{name:<44} {st.get('phase', '-'):<24} {ready:<6} "
+                f"{os_image.rsplit('/', 1)[-1]:<8} {slot or '-'}")
 
     def booted_slot(self):
         """The slot the last boot switched to, from the serial console."""
