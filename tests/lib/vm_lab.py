@@ -197,6 +197,15 @@ class Lab:
             f.write(gzip.compress(extra, mtime=0))
         return reg
 
+    def use_iso(self):
+        """Boots from now on from a hybrid ISO of the lab's boot image under
+        UEFI (OVMF), as a user with a USB stick or a virtual CD would."""
+        vmlinuz = self.kernel.parent / "vmlinuz"
+        self.iso = self.work / "lab.iso"
+        sh("bash", REPO / "image/build-iso.sh", "--kernel", vmlinuz, "--initrd", self.initrd,
+           "--out", self.iso, "--append", "quiet loglevel=4")
+        return self.iso
+
     # --- the VM ---------------------------------------------------------------------------
     def boot(self, timeout=900):
         """Starts the next boot of the VM (a QEMU run that ends at the guest's reboot)."""
@@ -204,9 +213,13 @@ class Lab:
         self.boots += 1
         log = self.work / f"serial-{self.boots:02d}.log"
         self.serial_logs.append(log)
+        if getattr(self, "iso", None):
+            source = ["--iso", str(self.iso), "--uefi"]
+        else:
+            source = ["--kernel", str(self.kernel), "--initrd", str(self.initrd), "--append",
+                      KERNEL_ARGS]
         self.vm = subprocess.Popen(
-            ["bash", str(REPO / "qemu/run.sh"), "--kernel", str(self.kernel), "--initrd",
-             str(self.initrd), "--append", KERNEL_ARGS, "--disk", str(self.disk), "--disk-size",
+            ["bash", str(REPO / "qemu/run.sh"), *source, "--disk", str(self.disk), "--disk-size",
              "2G", "--serial", str(log), "--timeout", str(timeout), "--no-reboot"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.boot_started = time.monotonic()
