@@ -501,6 +501,17 @@ int BootMain(const std::vector<std::string>& args) {
     }
   }
   log::Info(d.message);
+  if (loaded) {
+    for (const auto& damaged : loaded->damaged) log::Warn("slot state record: " + damaged);
+  }
+  // The slots as the record now says (what `elemental-agent state` shows).
+  if (const slots::Record* r = d.write ? &*d.write : (loaded && loaded->record ? &*loaded->record : nullptr)) {
+    for (slots::Slot s : {slots::Slot::kA, slots::Slot::kB}) {
+      const slots::SlotInfo& info = r->slot(s);
+      log::Info(std::string("slot ") + slots::SlotName(s) + ": " + slots::SlotStateName(info.state) +
+                (r->active == s ? ", active" : "") + (info.image.empty() ? "" : ", " + info.image));
+    }
+  }
   if (loaded && loaded->record && loaded->record->pending_try &&
       loaded->record->pending_try->slot == d.slot && !d.rolled_back) {
     on_trial = true;

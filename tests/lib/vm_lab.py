@@ -164,7 +164,10 @@ class Lab:
     def image(self, tag):
         return f"oci://{self.registry}/os:{tag}"
 
-    def registration(self, name="fleet", reset=None):
+    def registration(self, name="fleet", reset=None, baked_config=None):
+        """Creates the registration and the boot image with the lab's
+        settings. `baked_config`: the agent config baked into the image
+        (default: the registration's; "" bakes none)."""
         spec = {
             "hostLabels": {"env": "e2e"},
             "config": {
@@ -184,13 +187,16 @@ class Lab:
         reg = self.server.create_registration(name, spec=spec)
         registries = (f'mirrors:\n  "{self.registry}":\n'
                       f'    endpoint: ["http://{self.registry}"]\n')
-        extra = cpio_newc([
+        config = reg.config_text if baked_config is None else baked_config
+        entries = [
             ("etc", 0o755, None), ("etc/elemental", 0o755, None),
             ("etc/elemental/agent", 0o700, None),
             ("etc/hosts", 0o644, HOSTS.encode()),
-            ("etc/elemental/agent/config.yaml", 0o600, reg.config_text.encode()),
             ("etc/elemental/agent/registries.yaml", 0o644, registries.encode()),
-        ])
+        ]
+        if config:
+            entries.append(("etc/elemental/agent/config.yaml", 0o600, config.encode()))
+        extra = cpio_newc(entries)
         self.initrd = self.work / "initrd-lab.img"
         with open(self.initrd, "wb") as f:
             f.write(self.base_initrd.read_bytes())
@@ -207,8 +213,10 @@ class Lab:
         return self.iso
 
     # --- the VM ---------------------------------------------------------------------------
-    def boot(self, timeout=900):
-        """Starts the next boot of the VM (a QEMU run that ends at the guest's reboot)."""
+    def boot(self, timeout=900, kernel_args=""):
+        """Starts the next boot of the VM (a QEMU run that ends at the guest's
+        reboot); `kernel_args` are added to the command line (direct kernel
+        boot only)."""
         assert self.vm is None or self.vm.poll() is not None, "the VM is still running"
         self.boots += 1
         log = self.work / f"serial-{self.boots:02d}.log"
@@ -217,7 +225,7 @@ class Lab:
             source = ["--iso", str(self.iso), "--uefi"]
         else:
             source = ["--kernel", str(self.kernel), "--initrd", str(self.initrd), "--append",
-                      KERNEL_ARGS]
+                      f"{KERNEL_ARGS} {kernel_args}".strip()]
         self.vm = subprocess.Popen(
             ["bash", str(REPO / "qemu/run.sh"), *source, "--disk", str(self.disk), "--disk-size",
              "2G", "--serial", str(log), "--timeout", str(timeout), "--no-reboot"],

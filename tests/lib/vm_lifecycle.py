@@ -38,6 +38,9 @@ def walk(lab, tmp_path, report=lambda step, name: None):
     # Slot A, v1, Running.
     lab.boot()
     lab.wait_serial("TEST-OS v1 running on slot A")
+    # The slot state as the boot image read it.
+    assert f"slot A: good, active, {lab.image('v1')}" in lab.serial()
+    assert "slot B: empty" in lab.serial()
     lab.wait("phase Running", lambda: phase(lab, name) == "Running")
     report("running v1 on slot A", name)
 
@@ -75,6 +78,8 @@ def walk(lab, tmp_path, report=lambda step, name: None):
         report(f"v3 failed to boot ({n + 1}/3)", name)
     lab.boot()
     lab.wait_serial("TEST-OS v2 running on slot B")
+    assert f"slot A: failed, {lab.image('v3')}" in lab.serial()
+    assert f"slot B: good, active, {lab.image('v2')}" in lab.serial()
     lab.wait("OSVersionReady False naming v3",
              lambda: status(lab, name, "OSVersionReady") == "False"
              and "os:v3" in lab.condition(name, "OSVersionReady").get("message", ""))
