@@ -20,6 +20,7 @@
 
 #include "boot/cmdline.hpp"
 #include "boot/plan.hpp"
+#include "cloudinit/cloudinit.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "disk/format.hpp"
@@ -348,6 +349,40 @@ Status InstallAndReboot(bool debug) {
   return Error("the reboot after the install did not happen");
 }
 
+// A pending bootstrap's files (EarlyBootstrapFiles) into /sysroot. Failures
+// are warnings: `run` applies the whole config and reports its errors.
+void WriteEarlyBootstrapFiles() {
+  const std::string stored = std::string(kOem) + "/" + plugin::native::kOemBootstrapCloudConfig;
+  auto exists = fs::PathExists(stored);
+  if (!exists || !*exists) return;
+  auto text = fs::ReadFile(stored, {.what = "bootstrap cloud-config",
+                                    .max_bytes = cloudinit::kMaxConfigBytes});
+  if (!text) {
+    log::Warn(text.error().message());
+    return;
+  }
+  auto parsed = cloudinit::Parse(*text);
+  if (!parsed) {
+    log::Warn("pending bootstrap: " + parsed.error().message());
+    return;
+  }
+  const std::string marker = fs::DirName(stored) + "/" + cloudinit::kAppliedMarkerName;
+  if (auto applied = fs::ReadFile(marker, {.max_bytes = 4096});
+      applied && applied->find(parsed->digest) != std::string::npos) {
+    return;  // applied before: its files are where the system keeps them
+  }
+  cloudinit::ExecProcessRunner runner;
+  auto res = cloudinit::Apply(EarlyBootstrapFiles(*parsed), kSysroot,
+                              "/run/elemental/bootstrap-early", runner);
+  if (!res) {
+    log::Warn("pending bootstrap: " + res.error().message());
+    return;
+  }
+  log::Info("pending bootstrap: " + std::to_string(res->files_written) +
+            " file(s) written before the system starts; its commands run when elemental-agent "
+            "run starts");
+}
+
 // Mounts the slot under an overlay at /sysroot with everything the
 // installed system needs, then switch_root. Returns only on failure.
 Status BootSlot(const Installed& inst, slots::Slot slot) {
@@ -400,6 +435,7 @@ Status BootSlot(const Installed& inst, slots::Slot slot) {
       return st.error().Wrap("copying COS_OEM's files into the system");
     }
   }
+  WriteEarlyBootstrapFiles();
   if (Status st = SetHostnameFrom(std::string(kSysroot) + "/etc/hostname"); !st) {
     log::Warn(st.error().message());
   }

@@ -17,7 +17,10 @@
 //      - boot slot X          → X read-only under a tmpfs overlay at
 //                               /sysroot, COS_PERSISTENT bind mounts
 //                               (plan.hpp), COS_OEM at /sysroot/oem and its
-//                               files copied in, the booted slot written to
+//                               files copied in, a pending bootstrap's
+//                               write_files applied (its runcmd runs when
+//                               `elemental-agent run` starts, in the running
+//                               system), the booted slot written to
 //                               /run/elemental/booted-slot, /dev /proc /sys
 //                               /run moved in, `switch_root` to /sbin/init
 //

@@ -52,6 +52,16 @@ Expected<std::vector<std::string>> ParseModuleList(const std::string& text) {
   return out;
 }
 
+cloudinit::CloudConfig EarlyBootstrapFiles(const cloudinit::CloudConfig& config) {
+  cloudinit::CloudConfig early;
+  for (const auto& f : config.write_files) {
+    if (!f.append) early.write_files.push_back(f);
+  }
+  early.creates_sentinel = true;  // never added here
+  early.digest = config.digest;
+  return early;
+}
+
 const std::vector<std::string>& PersistentPaths() {
   static const std::vector<std::string> kPaths = {
       "/etc/cni",        "/etc/iscsi",        "/etc/kubernetes",   "/etc/rancher",

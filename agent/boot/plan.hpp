@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "boot/cmdline.hpp"
+#include "cloudinit/cloudinit.hpp"
 #include "common/expected.hpp"
 
 namespace elemental::boot {
@@ -25,6 +26,14 @@ Expected<std::string> AgentConfigYaml(const std::optional<std::string>& baked,
 // /etc/elemental/boot/modules: one absolute path of a .ko per line, in load
 // order; blank lines and '#' comments skipped. Errors name the line.
 Expected<std::vector<std::string>> ParseModuleList(const std::string& text);
+
+// The part of a pending bootstrap the boot image applies into the slot's
+// root before switch_root, so the files are there when the system's init
+// starts: write_files without the `append` entries (appending twice would
+// change them), no runcmd and no sentinel. `elemental-agent run` applies the
+// whole config once when it starts (files again, the commands, the
+// sentinel), in the running system where the commands can work.
+cloudinit::CloudConfig EarlyBootstrapFiles(const cloudinit::CloudConfig& config);
 
 // Directories of the installed system kept on COS_PERSISTENT (bind mounts
 // over the read-only slot's overlay): what the agent, kubeadm/RKE2/K3s and

@@ -52,6 +52,8 @@ def walk(lab, tmp_path, report=lambda step, name: None):
     assert lab.wait_reboot(600) == 0
     report("bootstrap secret set: stored on COS_OEM; rebooting", name)
     lab.boot()
+    # Its files are written before the system starts, its commands by `run`.
+    lab.wait_serial("pending bootstrap: 1 file(s) written before the system starts")
     lab.wait_serial("E2E-BOOTSTRAP-RUNCMD ran")
     lab.wait("bootstrapped label", lambda: lab.labels(name).get(LABEL + "bootstrapped") == "true")
     report("bootstrap applied (write_files, runcmd, sentinel): bootstrapped", name)

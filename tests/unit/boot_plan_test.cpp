@@ -112,3 +112,29 @@ TEST(BootPersistent, PathsAreAbsoluteSortedAndKeepTheAgentState) {
 
 }  // namespace
 }  // namespace elemental::boot
+
+namespace elemental::boot {
+namespace {
+
+TEST(BootBootstrap, EarlyPartIsTheFilesWithoutAppendsCommandsOrSentinel) {
+  auto cfg = cloudinit::Parse(
+      "#cloud-config\n"
+      "write_files:\n"
+      "- path: /etc/kubernetes/pki/ca.crt\n  permissions: '0640'\n  content: CA\n"
+      "- path: /etc/log\n  append: true\n  content: more\n"
+      "- path: /etc/rancher/k3s/config.yaml\n  content: 'token: x'\n"
+      "runcmd:\n- systemctl start k3s\n");
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  ASSERT_FALSE(cfg->creates_sentinel);
+  cloudinit::CloudConfig early = EarlyBootstrapFiles(*cfg);
+  ASSERT_EQ(early.write_files.size(), 2u);
+  EXPECT_EQ(early.write_files[0].path, "/etc/kubernetes/pki/ca.crt");
+  EXPECT_EQ(early.write_files[0].mode, 0640u);
+  EXPECT_EQ(early.write_files[1].path, "/etc/rancher/k3s/config.yaml");
+  EXPECT_TRUE(early.runcmd.empty());
+  EXPECT_TRUE(early.creates_sentinel);  // Apply adds no sentinel for it
+  EXPECT_EQ(early.digest, cfg->digest);
+}
+
+}  // namespace
+}  // namespace elemental::boot
