@@ -2,30 +2,10 @@
 line (nothing baked in), or the command line's registration URI overriding
 the baked one. Either way the VM registers and installs."""
 import http.server
-import os
 import re
-import sys
 import threading
-from pathlib import Path
 
-import pytest
-
-TESTS = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(TESTS / "server"))
-sys.path.insert(0, str(TESTS / "lib"))
-
-import oci_registry  # noqa: E402
-from vm_lab import Lab  # noqa: E402
-
-if oci_registry.missing_prerequisites():
-    pytest.fail("the E2E tests need " + oci_registry.missing_prerequisites(), pytrace=False)
-
-
-def agent_binary():
-    path = os.environ.get("ELEMENTAL_AGENT_BIN") or str(TESTS.parent / "build/agent/elemental-agent")
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"agent binary not found at {path}", pytrace=False)
-    return path
+from vm_lab import Lab
 
 
 def serve(text):
@@ -57,8 +37,8 @@ def installed(lab):
     return name
 
 
-def test_config_from_a_url_on_the_kernel_command_line(tmp_path):
-    with Lab(tmp_path / "lab", agent_binary()) as lab:
+def test_config_from_a_url_on_the_kernel_command_line(tmp_path, agent_bin):
+    with Lab(tmp_path / "lab", agent_bin) as lab:
         reg = lab.registration(baked_config="")
         srv, port = serve(reg.config_text)
         try:
@@ -66,11 +46,11 @@ def test_config_from_a_url_on_the_kernel_command_line(tmp_path):
             installed(lab)
         finally:
             srv.shutdown()
-        assert f"agent config written to /etc/elemental/agent/config.yaml" in lab.serial()
+        assert "agent config written to /etc/elemental/agent/config.yaml" in lab.serial()
 
 
-def test_registration_uri_on_the_command_line_overrides_the_baked_one(tmp_path):
-    with Lab(tmp_path / "lab", agent_binary()) as lab:
+def test_registration_uri_on_the_command_line_overrides_the_baked_one(tmp_path, agent_bin):
+    with Lab(tmp_path / "lab", agent_bin) as lab:
         reg = lab.registration()
         # Bake a config whose URI names a port nobody listens on.
         wrong = re.sub(r"(https://[^:/]+:)\d+", r"\g<1>9", reg.config_text)

@@ -1,29 +1,15 @@
 """The boot image's failures are visible: the step that failed and why, then
 a rescue shell on the console — never a silent hang or a kernel panic."""
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(TESTS / "server"))
-sys.path.insert(0, str(TESTS / "lib"))
-
-from vm_lab import KERNEL_ARGS, REPO, build_boot_image  # noqa: E402
-
-
-def agent_binary():
-    path = os.environ.get("ELEMENTAL_AGENT_BIN") or str(TESTS.parent / "build/agent/elemental-agent")
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"agent binary not found at {path}", pytrace=False)
-    return path
+from vm_lab import KERNEL_ARGS, REPO, build_boot_image
 
 
 @pytest.fixture(scope="module")
-def boot_image(tmp_path_factory):
-    return build_boot_image(agent_binary(), tmp_path_factory.mktemp("boot") / "out")
+def boot_image(tmp_path_factory, agent_bin):
+    return build_boot_image(agent_bin, tmp_path_factory.mktemp("boot") / "out")
 
 
 @pytest.mark.parametrize("extra_args,expected", [
